@@ -1,0 +1,1 @@
+"""hubtap-door: the door controller on each door's Raspberry Pi."""

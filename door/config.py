@@ -1,0 +1,18 @@
+"""Configuration of a door controller (``door.toml``)."""
+
+from pydantic import Field
+
+from hublink.config import Section, ServiceConfig
+from hublink.messages import EntityId
+
+
+class DoorSection(Section):
+    """Which door this controller drives."""
+
+    id: EntityId = Field(description="Door id, as registered on the hub.")
+
+
+class DoorConfig(ServiceConfig):
+    """Everything ``hubtap-door`` reads."""
+
+    door: DoorSection

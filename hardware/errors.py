@@ -1,0 +1,5 @@
+"""Exceptions raised by the hardware layer."""
+
+
+class HardwareError(Exception):
+    """Root of every error the hardware layer raises."""

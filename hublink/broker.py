@@ -1,0 +1,98 @@
+"""The embedded MQTT broker (amqtt) for the demo and tiny installs.
+
+It runs on its own asyncio loop in a background thread and binds to
+127.0.0.1 unless told otherwise. Production sites use Mosquitto
+(``hubtap broker-config``, with TLS and per-device ACLs); this broker has
+neither, so keep it on loopback or a trusted network.
+"""
+
+import asyncio
+import logging
+import threading
+from types import TracebackType
+from typing import Any
+
+from pydantic import Field
+
+from hublink.config import Section
+from hublink.errors import BrokerError
+
+log = logging.getLogger(__name__)
+
+
+class BrokerConfig(Section):
+    """Where the embedded broker listens."""
+
+    host: str = Field(default="127.0.0.1", description="Address the embedded broker binds to.")
+    port: int = Field(default=1883, ge=1, le=65535, description="Port of the embedded broker.")
+
+
+class EmbeddedBroker:
+    """An amqtt broker in a background thread; a context manager."""
+
+    def __init__(self, config: BrokerConfig | None = None) -> None:
+        self.config = config or BrokerConfig()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._broker: Any = None
+
+    @property
+    def address(self) -> str:
+        """``host:port`` the broker listens on."""
+        return f"{self.config.host}:{self.config.port}"
+
+    def start(self, timeout: float = 10.0) -> "EmbeddedBroker":
+        """Start listening; raises :class:`BrokerError` if it cannot (port in use, …)."""
+        try:
+            from amqtt.broker import Broker  # noqa: PLC0415  (optional dependency)
+        except ImportError as err:
+            raise BrokerError("the embedded broker needs amqtt: pip install 'hubtap[hub]'") from err
+        for name in ("amqtt", "transitions"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+        loop = asyncio.new_event_loop()
+        settings = {
+            "listeners": {"default": {"type": "tcp", "bind": self.address}},
+            "plugins": {
+                "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True},
+            },
+        }
+
+        async def boot() -> Any:
+            broker = Broker(settings)
+            await broker.start()
+            return broker
+
+        try:
+            self._broker = loop.run_until_complete(asyncio.wait_for(boot(), timeout))
+        except Exception as err:
+            loop.close()
+            raise BrokerError(f"embedded broker cannot listen on {self.address}: {err}") from err
+        self._loop = loop
+        self._thread = threading.Thread(target=loop.run_forever, name="amqtt", daemon=True)
+        self._thread.start()
+        log.info("embedded broker listening on %s", self.address)
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the broker; safe to call twice."""
+        loop, thread, self._loop, self._thread = self._loop, self._thread, None, None
+        if loop is None or thread is None:
+            return
+        try:
+            asyncio.run_coroutine_threadsafe(self._broker.shutdown(), loop).result(timeout)
+        except Exception as err:  # noqa: BLE001  (stopping must not fail the caller)
+            log.warning("embedded broker did not shut down cleanly: %s", err)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout)
+        loop.close()
+
+    def __enter__(self) -> "EmbeddedBroker":
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -1,0 +1,176 @@
+"""Configuration: a TOML file, then ``HUBTAP_`` environment overrides, validated.
+
+``HUBTAP_MQTT__HOST=broker.lan`` overrides ``[mqtt] host``: the prefix, then
+the key path joined by double underscores. Values from the environment are
+text (pydantic converts numbers and booleans); a value starting with ``[``
+or ``{`` is read as JSON. Unknown keys are errors, so a typo never passes
+silently. Every error names the key, where its value came from and what
+was expected. Secret values are never echoed.
+"""
+
+import json
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from hublink.errors import ConfigError
+from hublink.messages import EntityId
+
+ENV_PREFIX = "HUBTAP_"
+ENV_SEPARATOR = "__"
+_SECRET_KEY_RE = re.compile(r"(password|secret|token|key)$")
+
+
+class Section(BaseModel):
+    """Base of every configuration section: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SiteConfig(Section):
+    """Which site this device belongs to."""
+
+    id: EntityId = Field(description="Site id; the second level of every topic.")
+
+
+class MqttConfig(Section):
+    """How to reach the MQTT broker."""
+
+    host: str = Field(default="127.0.0.1", min_length=1, description="Broker host name or address.")
+    port: int = Field(default=1883, ge=1, le=65535, description="Broker port.")
+    username: str | None = Field(default=None, description="Broker user name.")
+    password: SecretStr | None = Field(default=None, description="Broker password.")
+    client_id: str | None = Field(
+        default=None, max_length=64, description="MQTT client id; defaults to one per service."
+    )
+    keepalive: int = Field(default=30, ge=5, le=3600, description="Keep-alive in seconds.")
+    tls: bool = Field(default=False, description="Connect with TLS.")
+    ca_file: Path | None = Field(default=None, description="CA certificate to verify the broker.")
+    cert_file: Path | None = Field(default=None, description="Client certificate (mutual TLS).")
+    key_file: Path | None = Field(default=None, description="Client private key (mutual TLS).")
+    reconnect_min_s: float = Field(
+        default=0.5, gt=0, le=60, description="Shortest wait before reconnecting."
+    )
+    reconnect_max_s: float = Field(
+        default=30.0, gt=0, le=3600, description="Longest wait before reconnecting."
+    )
+
+
+class OutboxConfig(Section):
+    """The durable outbox holding QoS 1 messages until the broker has them."""
+
+    synchronous: Literal["normal", "full"] = Field(
+        default="full",
+        description="'full' survives power loss; 'normal' only process crashes, and is faster.",
+    )
+
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+
+
+class ServiceConfig(Section):
+    """What every hubtap service reads: its site, its broker, its log level."""
+
+    site: SiteConfig
+    mqtt: MqttConfig = Field(default_factory=MqttConfig)
+    outbox: OutboxConfig = Field(default_factory=OutboxConfig)
+    data_dir: Path = Field(
+        default=Path("/var/lib/hubtap"), description="Folder for the service's own files."
+    )
+    log_level: LogLevel = Field(default="INFO", description="Logging threshold.")
+
+
+C = TypeVar("C", bound=BaseModel)
+
+
+def load_config(
+    model: type[C],
+    path: str | Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> C:
+    """Read ``path`` (TOML, optional), apply environment overrides, validate as ``model``."""
+    data: dict[str, Any] = {}
+    origins: dict[tuple[str, ...], str] = {}
+    source = "defaults"
+    if path is not None:
+        source = str(path)
+        data = _read_toml(Path(path))
+        for key in _leaf_keys(data):
+            origins[key] = source
+    env = os.environ if environ is None else environ
+    for name, value in sorted(env.items()):
+        if name.startswith(ENV_PREFIX) and len(name) > len(ENV_PREFIX):
+            key = tuple(name[len(ENV_PREFIX) :].lower().split(ENV_SEPARATOR))
+            _set(data, key, _env_value(value), name)
+            origins[key] = f"environment variable {name}"
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        lines = [_describe(error, origins, source) for error in err.errors()]
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from err
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as file:
+            return tomllib.load(file)
+    except FileNotFoundError as err:
+        raise ConfigError(f"config file not found: {path}") from err
+    except OSError as err:
+        raise ConfigError(f"cannot read config file {path}: {err.strerror}") from err
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path} is not valid TOML: {err}") from err
+
+
+def _leaf_keys(data: Mapping[str, Any], prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    keys: list[tuple[str, ...]] = []
+    for key, value in data.items():
+        if isinstance(value, Mapping):
+            keys.extend(_leaf_keys(value, (*prefix, key)))
+        else:
+            keys.append((*prefix, key))
+    return keys
+
+
+def _env_value(value: str) -> Any:
+    if value[:1] in "[{":
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def _set(data: dict[str, Any], key: tuple[str, ...], value: Any, env_name: str) -> None:
+    node = data
+    for i, part in enumerate(key[:-1]):
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            dotted = ".".join(key[: i + 1])
+            raise ConfigError(f"{env_name}: '{dotted}' is a value, not a section")
+        node = child
+    node[key[-1]] = value
+
+
+def _describe(error: Any, origins: Mapping[tuple[str, ...], str], source: str) -> str:
+    loc = tuple(str(part) for part in error["loc"])
+    dotted = ".".join(loc) or "(top level)"
+    origin = _origin(loc, origins, source)
+    if error["type"] == "extra_forbidden":
+        return f"{dotted} ({origin}): unknown key"
+    if error["type"] == "missing":
+        return f"{dotted} ({origin}): required key is missing"
+    shown = "" if _SECRET_KEY_RE.search(dotted) else f" (got {error.get('input')!r})"
+    return f"{dotted} ({origin}): {error['msg']}{shown}"
+
+
+def _origin(loc: tuple[str, ...], origins: Mapping[tuple[str, ...], str], source: str) -> str:
+    for end in range(len(loc), 0, -1):
+        if loc[:end] in origins:
+            return origins[loc[:end]]
+    return source if source != "defaults" else "no config file"

@@ -1,0 +1,391 @@
+"""Versioned message models for every payload on the bus, and their codecs.
+
+Every message carries ``v`` (its schema version), ``id`` (a UUIDv7, unique
+and time-sortable) and ``ts`` (UTC). Adding an optional field keeps ``v``;
+a change old readers would misread raises it, and readers reject versions
+they do not know with a :class:`MessageError` rather than guessing.
+Unknown fields are ignored so that a newer hub can talk to older doors.
+"""
+
+import json
+from datetime import UTC, datetime
+from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+
+from hublink.errors import MessageError
+from hublink.ids import new_id
+
+ENTITY_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+"""Door, kiosk, zone, room, member and site ids: safe in a topic level."""
+
+EntityId = Annotated[str, StringConstraints(pattern=ENTITY_ID_PATTERN)]
+MessageId = Annotated[
+    str,
+    StringConstraints(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"),
+]
+CredentialHash = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+"""A card UID as HMAC-SHA256 with the site key, in lowercase hex; never the UID."""
+ReasonCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+FirstName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+
+
+def _as_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(_as_utc)]
+"""A timestamp that must carry a UTC offset; stored and sent as UTC."""
+
+Level = Literal["green", "amber", "red"]
+
+
+def utcnow() -> datetime:
+    """The current time in UTC."""
+    return datetime.now(UTC)
+
+
+class Part(BaseModel):
+    """A nested part of a message (a list entry, a zone); not sent on its own."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Message(Part):
+    """Base of every payload: the envelope fields ``v``, ``id`` and ``ts``."""
+
+    VERSION: ClassVar[int] = 1
+    KIND: ClassVar[str | None] = None
+    """Value of the ``kind`` field on topics that carry several models."""
+
+    v: int = 1
+    id: MessageId = Field(default_factory=new_id)
+    ts: UtcDatetime = Field(default_factory=utcnow)
+
+    @model_validator(mode="after")
+    def _check_version(self) -> "Message":
+        if self.v != self.VERSION:
+            raise ValueError(
+                f"{type(self).__name__} is schema version {self.VERSION}, not {self.v}"
+            )
+        return self
+
+
+# --- availability (door, kiosk, hub) -------------------------------------
+
+
+class Availability(Message):
+    """Whether a device is connected; retained, and the last will says offline."""
+
+    status: Literal["online", "offline"]
+
+
+# --- door -----------------------------------------------------------------
+
+DoorMode = Literal["normal", "lockdown", "hold_open"]
+
+
+class DoorState(Message):
+    """A door's current lock, contact and mode, and how fresh its access list is."""
+
+    lock: Literal["locked", "unlocked"]
+    contact: Literal["closed", "open", "unknown"] = "unknown"
+    mode: DoorMode = "normal"
+    acl_version: int = Field(ge=0)
+    last_sync: UtcDatetime | None = None
+
+
+class AccessEvent(Message):
+    """A tap at a reader and what the door decided."""
+
+    KIND: ClassVar[str | None] = "access"
+    kind: Literal["access"] = "access"
+    reader_id: EntityId
+    credential: CredentialHash | None
+    granted: bool
+    reason: ReasonCode
+    member_id: EntityId | None = None
+
+
+class AlarmEvent(Message):
+    """A door alarm raised or cleared (forced open, held open, tamper, faults)."""
+
+    KIND: ClassVar[str | None] = "alarm"
+    kind: Literal["alarm"] = "alarm"
+    alarm: ReasonCode
+    active: bool
+    detail: str = Field(default="", max_length=500)
+
+
+DoorEvent = AccessEvent | AlarmEvent
+
+
+class DoorCommand(Message):
+    """An operator's command to a door; never executed after ``expires_at``."""
+
+    action: Literal["unlock", "lockdown", "normal", "hold_open", "resync"]
+    duration_s: float | None = Field(default=None, gt=0, le=86_400)
+    expires_at: UtcDatetime
+    issued_by: str = Field(min_length=1, max_length=100)
+
+    def expired(self, now: datetime) -> bool:
+        """True when it is too late to carry the command out."""
+        return now >= self.expires_at
+
+
+class CommandResult(Message):
+    """A door's answer to a :class:`DoorCommand`."""
+
+    command_id: MessageId
+    ok: bool
+    reason: ReasonCode
+    detail: str = Field(default="", max_length=500)
+
+
+class AclEntry(Part):
+    """One credential allowed at a door."""
+
+    credential: CredentialHash
+    member_id: EntityId
+    role: Literal["member", "guest", "admin"] = "member"
+    valid_from: UtcDatetime | None = None
+    valid_until: UtcDatetime | None = None
+
+
+class AclSnapshot(Message):
+    """A door's whole access list at one version."""
+
+    door_id: EntityId
+    version: int = Field(ge=0)
+    entries: tuple[AclEntry, ...] = ()
+
+
+class AclDelta(Message):
+    """The changes taking a door's list from ``from_version`` to ``to_version``."""
+
+    door_id: EntityId
+    from_version: int = Field(ge=0)
+    to_version: int = Field(ge=1)
+    upserts: tuple[AclEntry, ...] = ()
+    removes: tuple[CredentialHash, ...] = ()
+
+    @model_validator(mode="after")
+    def _check_versions(self) -> "AclDelta":
+        if self.to_version <= self.from_version:
+            raise ValueError("to_version must be greater than from_version")
+        return self
+
+
+# --- kiosk ----------------------------------------------------------------
+
+
+class DirectoryEntry(Part):
+    """Who a card belongs to, as far as a kiosk may know: a first name."""
+
+    credential: CredentialHash
+    member_id: EntityId
+    first_name: FirstName
+
+
+class KioskDirectory(Message):
+    """A kiosk's cached directory: card hash to first name, nothing more."""
+
+    kiosk_id: EntityId
+    version: int = Field(ge=0)
+    entries: tuple[DirectoryEntry, ...] = ()
+
+
+Scalar = str | int | float | bool | None
+
+
+class KioskRequest(Message):
+    """Something a member asked for at a kiosk; answered by a :class:`KioskResponse`."""
+
+    action: Literal["check_out", "signup", "cancel_signup", "guest", "booking"]
+    credential: CredentialHash
+    params: dict[Annotated[str, StringConstraints(max_length=64)], Scalar] = Field(
+        default_factory=dict, max_length=32
+    )
+
+
+class KioskResponse(Message):
+    """The hub's answer to a kiosk request, correlated by ``request_id``."""
+
+    request_id: MessageId
+    ok: bool
+    reason: ReasonCode
+    data: dict[Annotated[str, StringConstraints(max_length=64)], Scalar] = Field(
+        default_factory=dict, max_length=32
+    )
+
+
+# --- hub ------------------------------------------------------------------
+
+
+class Fill(Part):
+    """People present against capacity, and the level that shows."""
+
+    count: int = Field(ge=0)
+    capacity: int = Field(ge=0)
+    level: Level
+
+
+class ZoneFill(Fill):
+    """Occupancy of one zone."""
+
+    zone_id: EntityId
+    name: DisplayName
+
+
+class RoomFill(Fill):
+    """Occupancy of one bookable room, and its bookings around now."""
+
+    room_id: EntityId
+    zone_id: EntityId
+    name: DisplayName
+    booked_until: UtcDatetime | None = None
+    next_booking_at: UtcDatetime | None = None
+
+
+class Occupancy(Message):
+    """Counts only, for the whole site, each zone and each room; never names."""
+
+    site: Fill
+    zones: tuple[ZoneFill, ...] = ()
+    rooms: tuple[RoomFill, ...] = ()
+
+
+class UpcomingEvent(Part):
+    """An event members can still sign up for; no attendee names."""
+
+    event_id: EntityId
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    starts_at: UtcDatetime
+    ends_at: UtcDatetime
+    zone_id: EntityId | None = None
+    room_id: EntityId | None = None
+    capacity: int = Field(ge=0)
+    taken: int = Field(ge=0)
+    waitlist: int = Field(default=0, ge=0)
+
+
+class UpcomingEvents(Message):
+    """The events coming up, with free seats."""
+
+    events: tuple[UpcomingEvent, ...] = ()
+
+
+# --- codec ----------------------------------------------------------------
+
+M = TypeVar("M", bound=Message)
+
+DEFAULT_MAX_BYTES = 64 * 1024
+MAX_ERRORS_SHOWN = 5
+
+
+class Codec(Generic[M]):
+    """Encodes and decodes the payload of one kind of topic.
+
+    A codec knows the models a topic may carry (told apart by their ``kind``
+    field when there are several) and the largest payload it accepts.
+    """
+
+    def __init__(self, name: str, *models: type[M], max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        if not models:
+            raise ValueError("a codec needs at least one model")
+        self.name = name
+        self.max_bytes = max_bytes
+        self._models: dict[tuple[str | None, int], type[M]] = {
+            (model.KIND, model.VERSION): model for model in models
+        }
+        self.models = tuple(models)
+
+    def __repr__(self) -> str:
+        return f"Codec({self.name!r})"
+
+    def encode(self, message: M) -> bytes:
+        """Serialise ``message``; refuses models this codec does not carry and oversize output."""
+        if type(message) not in self.models:
+            raise MessageError(f"{self.name}: cannot carry a {type(message).__name__}")
+        data = message.model_dump_json().encode()
+        if len(data) > self.max_bytes:
+            raise MessageError(
+                f"{self.name}: payload is {len(data)} bytes, over the limit of {self.max_bytes}"
+            )
+        return data
+
+    def decode(self, data: bytes) -> M:
+        """Parse and validate ``data``; any problem raises one :class:`MessageError`."""
+        if len(data) > self.max_bytes:
+            raise MessageError(
+                f"{self.name}: payload is {len(data)} bytes, over the limit of {self.max_bytes}"
+            )
+        try:
+            raw = json.loads(data)
+        except UnicodeDecodeError as err:
+            raise MessageError(f"{self.name}: payload is not UTF-8 ({err.reason})") from err
+        except json.JSONDecodeError as err:
+            raise MessageError(
+                f"{self.name}: payload is not JSON ({err.msg} at {err.pos})"
+            ) from err
+        if not isinstance(raw, dict):
+            raise MessageError(f"{self.name}: expected a JSON object, got {type(raw).__name__}")
+        model = self._pick_model(raw)
+        try:
+            return model.model_validate(raw)
+        except ValidationError as err:
+            raise MessageError(f"{self.name}: {_describe(err)}") from err
+
+    def _pick_model(self, raw: dict[str, Any]) -> type[M]:
+        version = raw.get("v")
+        if "v" not in raw:
+            raise MessageError(f"{self.name}: missing the schema version field 'v'")
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise MessageError(f"{self.name}: 'v' must be an integer, got {version!r}")
+        kinds = {kind for kind, _ in self._models}
+        kind = raw.get("kind") if kinds != {None} else None
+        if kind not in kinds:
+            expected = " or ".join(sorted(repr(k) for k in kinds if k))
+            raise MessageError(f"{self.name}: field 'kind' must be {expected}, got {kind!r}")
+        model = self._models.get((kind, version))
+        if model is None:
+            known = sorted(v for k, v in self._models if k == kind)
+            raise MessageError(
+                f"{self.name}: unsupported schema version {version} (this build reads {known})"
+            )
+        return model
+
+
+def _describe(err: ValidationError) -> str:
+    problems = [_describe_one(e) for e in err.errors()[:MAX_ERRORS_SHOWN]]
+    more = err.error_count() - len(problems)
+    return "; ".join(problems) + (f"; and {more} more" if more > 0 else "")
+
+
+def _describe_one(error: Any) -> str:
+    loc = ".".join(str(part) for part in error["loc"])
+    return f"field '{loc}': {error['msg']}" if loc else str(error["msg"])
+
+
+AVAILABILITY = Codec("availability", Availability)
+DOOR_STATE = Codec("door state", DoorState)
+DOOR_EVENT: Codec[AccessEvent | AlarmEvent] = Codec("door event", AccessEvent, AlarmEvent)
+DOOR_COMMAND = Codec("door command", DoorCommand)
+COMMAND_RESULT = Codec("command result", CommandResult)
+ACL_SNAPSHOT = Codec("access list snapshot", AclSnapshot, max_bytes=8 * 1024 * 1024)
+ACL_DELTA = Codec("access list delta", AclDelta, max_bytes=1024 * 1024)
+KIOSK_DIRECTORY = Codec("kiosk directory", KioskDirectory, max_bytes=4 * 1024 * 1024)
+KIOSK_REQUEST = Codec("kiosk request", KioskRequest)
+KIOSK_RESPONSE = Codec("kiosk response", KioskResponse)
+OCCUPANCY = Codec("occupancy", Occupancy, max_bytes=256 * 1024)
+UPCOMING_EVENTS = Codec("upcoming events", UpcomingEvents, max_bytes=256 * 1024)

@@ -1,0 +1,1 @@
+"""hubtap-kiosk: the touchscreen at the entrance."""
