@@ -7,6 +7,7 @@ neither, so keep it on loopback or a trusted network.
 """
 
 import asyncio
+import contextlib
 import logging
 import threading
 from types import TracebackType
@@ -18,6 +19,8 @@ from hublink.config import Section
 from hublink.errors import BrokerError
 
 log = logging.getLogger(__name__)
+
+SHUTDOWN_GRACE_S = 2.0
 
 
 class BrokerConfig(Section):
@@ -78,12 +81,34 @@ class EmbeddedBroker:
         loop, thread, self._loop, self._thread = self._loop, self._thread, None, None
         if loop is None or thread is None:
             return
+        broker = self._broker
+
+        async def shutdown() -> None:
+            # amqtt's own shutdown waits on connected clients; free the port and drop
+            # the clients first so a stop is prompt and a restart can bind again.
+            for server in getattr(broker, "_servers", {}).values():
+                if server.instance is not None:
+                    server.instance.close()
+            for _, handler in list(getattr(broker, "_sessions", {}).values()):
+                if handler is not None and handler.writer is not None:
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(handler.writer.close(), SHUTDOWN_GRACE_S)
+            try:
+                await asyncio.wait_for(broker.shutdown(), SHUTDOWN_GRACE_S)
+            except TimeoutError:
+                log.debug("amqtt shutdown timed out; cancelling what is left")
+            rest = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in rest:  # client handlers amqtt leaves behind
+                task.cancel()
+            await asyncio.gather(*rest, return_exceptions=True)
+
         try:
-            asyncio.run_coroutine_threadsafe(self._broker.shutdown(), loop).result(timeout)
+            asyncio.run_coroutine_threadsafe(shutdown(), loop).result(timeout)
         except Exception as err:  # noqa: BLE001  (stopping must not fail the caller)
-            log.warning("embedded broker did not shut down cleanly: %s", err)
+            log.warning("embedded broker did not shut down cleanly: %r", err)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout)
+        loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()
 
     def __enter__(self) -> "EmbeddedBroker":

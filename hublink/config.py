@@ -111,7 +111,7 @@ def load_config(
     try:
         return model.model_validate(data)
     except ValidationError as err:
-        lines = [_describe(error, origins, source) for error in err.errors()]
+        lines = [_describe(model, error, origins, source) for error in err.errors()]
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from err
 
 
@@ -157,16 +157,41 @@ def _set(data: dict[str, Any], key: tuple[str, ...], value: Any, env_name: str) 
     node[key[-1]] = value
 
 
-def _describe(error: Any, origins: Mapping[tuple[str, ...], str], source: str) -> str:
+def _describe(
+    model: type[BaseModel], error: Any, origins: Mapping[tuple[str, ...], str], source: str
+) -> str:
     loc = tuple(str(part) for part in error["loc"])
     dotted = ".".join(loc) or "(top level)"
     origin = _origin(loc, origins, source)
     if error["type"] == "extra_forbidden":
         return f"{dotted} ({origin}): unknown key"
     if error["type"] == "missing":
-        return f"{dotted} ({origin}): required key is missing"
+        section = _section_model(model, loc)
+        if section is None:
+            return f"{dotted} ({origin}): required key is missing"
+        needed = ", ".join(
+            f"{dotted}.{name}"
+            for name, field in section.model_fields.items()
+            if field.is_required()
+        )
+        return f"[{dotted}] ({origin}): required section is missing (it needs {needed})"
     shown = "" if _SECRET_KEY_RE.search(dotted) else f" (got {error.get('input')!r})"
     return f"{dotted} ({origin}): {error['msg']}{shown}"
+
+
+def _section_model(model: type[BaseModel], loc: tuple[str, ...]) -> type[BaseModel] | None:
+    """The model a dotted location names, if it is a section rather than a value."""
+    current: Any = model
+    for part in loc:
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return None
+        field = current.model_fields.get(part)
+        if field is None:
+            return None
+        current = field.annotation
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return current
+    return None
 
 
 def _origin(loc: tuple[str, ...], origins: Mapping[tuple[str, ...], str], source: str) -> str:

@@ -334,6 +334,8 @@ class Codec(Generic[M]):
             raw = json.loads(data)
         except UnicodeDecodeError as err:
             raise MessageError(f"{self.name}: payload is not UTF-8 ({err.reason})") from err
+        except RecursionError as err:
+            raise MessageError(f"{self.name}: payload is nested too deeply") from err
         except json.JSONDecodeError as err:
             raise MessageError(
                 f"{self.name}: payload is not JSON ({err.msg} at {err.pos})"

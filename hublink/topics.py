@@ -16,7 +16,7 @@ ROOT = "hubtap"
 ANY = "+"
 """Pass as an id to get a subscription filter matching every id at that level."""
 
-_ID_RE = re.compile(m.ENTITY_ID_PATTERN)
+_ID_RE = re.compile(m.ENTITY_ID_PATTERN.removeprefix("^").removesuffix("$"))
 _PLACEHOLDER_RE = re.compile(r"^<([a-z_]+)>$")
 
 Sender = Literal["door", "kiosk", "hub"]
@@ -187,7 +187,7 @@ class TopicMatch:
 
 def check_id(value: str, what: str = "id") -> str:
     """Return ``value`` if it can stand in a topic level, else raise :class:`TopicError`."""
-    if not isinstance(value, str) or not _ID_RE.match(value):
+    if not isinstance(value, str) or not _ID_RE.fullmatch(value):
         raise TopicError(
             f"{what} {value!r} cannot be used in a topic: use 1-64 letters, digits, '-' or '_'"
             ", starting with a letter or digit"
@@ -294,7 +294,7 @@ def _match_levels(
     for want, got in zip(pattern, levels, strict=True):
         placeholder = _PLACEHOLDER_RE.match(want)
         if placeholder:
-            if not (_ID_RE.match(got) or (wildcards and got == ANY)):
+            if not (_ID_RE.fullmatch(got) or (wildcards and got == ANY)):
                 return None
             ids[placeholder.group(1)] = got
         elif want != got:

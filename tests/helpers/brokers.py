@@ -1,0 +1,89 @@
+"""Brokers for tests: a real Mosquitto process and the embedded amqtt broker.
+
+Both bind to 127.0.0.1 on a port chosen free at start, and can be stopped and
+started again on the same port to simulate an outage.
+"""
+
+import getpass
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+from typing import Protocol
+
+from hub_server.demo import free_port, wait_listening
+from hublink.broker import BrokerConfig, EmbeddedBroker
+
+MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+
+
+class BrokerUnderTest(Protocol):
+    port: int
+
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+
+
+class Mosquitto:
+    """A real Mosquitto with a generated config file, on loopback."""
+
+    def __init__(self, workdir: Path, *, persistence: bool = False) -> None:
+        self.port = free_port()
+        self.workdir = workdir
+        self.config_path = workdir / "mosquitto.conf"
+        lines = [
+            f"listener {self.port} 127.0.0.1",
+            f"user {getpass.getuser()}",  # as root it would switch to 'mosquitto' and lose tmp_path
+            "allow_anonymous true",
+            f"persistence {'true' if persistence else 'false'}",
+            f"persistence_location {workdir}/",
+            "log_dest stderr",
+            "log_type error",
+            "log_type warning",
+        ]
+        self.config_path.write_text("\n".join(lines) + "\n")
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [MOSQUITTO, "-c", str(self.config_path)],
+            stdout=subprocess.DEVNULL,
+            stderr=(self.workdir / "mosquitto.log").open("ab"),
+        )
+        if not wait_listening(self.port, 10):
+            raise RuntimeError(f"mosquitto did not listen on {self.port}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+        self.process = None
+        _wait_closed(self.port)
+
+
+class Embedded:
+    """The embedded amqtt broker, restartable on the same port."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.broker: EmbeddedBroker | None = None
+
+    def start(self) -> None:
+        self.broker = EmbeddedBroker(BrokerConfig(port=self.port)).start()
+
+    def stop(self) -> None:
+        if self.broker is not None:
+            self.broker.stop()
+        self.broker = None
+        _wait_closed(self.port)
+
+
+def _wait_closed(port: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+        except OSError:
+            return
+        time.sleep(0.05)

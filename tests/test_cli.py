@@ -1,0 +1,139 @@
+"""The commands as a user runs them: real processes, real brokers."""
+
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from hub_server.demo import free_port
+from hublink.link import Link
+from hublink.topics import ANY
+from tests.conftest import mqtt_config
+from tests.helpers.collect import Collector
+
+BIN = Path(sys.executable).parent
+
+
+class Output:
+    """Reads a process's output lines in the background."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.seen: list[str] = []
+        assert process.stdout is not None
+        stream = process.stdout
+        threading.Thread(
+            target=lambda: [self.lines.put(line) for line in stream], daemon=True
+        ).start()
+
+    def wait_for(self, text: str, timeout: float = 30.0) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            self.seen.append(line)
+            if text in line:
+                return True
+        return False
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, capture_output=True, text=True, timeout=30, check=False)
+
+
+def test_hubtap_lists_its_commands():
+    result = run(str(BIN / "hubtap"), "--help")
+    assert result.returncode == 0
+    for command in ("server", "broker", "demo"):
+        assert command in result.stdout
+
+
+@pytest.mark.parametrize("script", ["hubtap-door", "hubtap-kiosk"])
+def test_a_missing_config_file_exits_2_with_its_name(script, tmp_path):
+    result = run(str(BIN / script), "--config", str(tmp_path / "nope.toml"))
+    assert result.returncode == 2
+    assert f"config file not found: {tmp_path / 'nope.toml'}" in result.stderr
+
+
+def test_an_invalid_config_names_every_problem(tmp_path):
+    path = tmp_path / "hub.toml"
+    path.write_text('[site]\nid = "bad id"\n[mqtt]\nport = 0\ncolour = "red"\n')
+    result = run(str(BIN / "hubtap"), "server", "--config", str(path))
+    assert result.returncode == 2
+    assert f"site.id ({path})" in result.stderr
+    assert f"mqtt.port ({path})" in result.stderr
+    assert f"mqtt.colour ({path}): unknown key" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("script", "section"), [("hubtap-door", "door"), ("hubtap-kiosk", "kiosk")]
+)
+def test_devices_report_availability_and_stop_cleanly(
+    script, section, embedded_broker, tmp_path, topics
+):
+    config = tmp_path / f"{section}.toml"
+    config.write_text(
+        f'data_dir = "{tmp_path}"\n[site]\nid = "testsite"\n[{section}]\nid = "front"\n'
+        f"[mqtt]\nport = {embedded_broker.port}\n"
+    )
+    seen = Collector()
+    watcher = Link(mqtt_config(embedded_broker.port), topics, client_id="watcher")
+    availability = getattr(topics, f"{section}_availability")
+    watcher.subscribe(availability(ANY), seen)
+    with watcher:
+        process = subprocess.Popen([str(BIN / script), "--config", str(config)])
+        try:
+            assert seen.wait_until(lambda d: [x.message.status for x in d] == ["online"], 20)
+            assert seen.deliveries[0].ids == {f"{section}_id": "front"}
+        finally:
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(20) == 0
+        assert seen.wait_until(lambda d: d[-1].message.status == "offline", 10)
+    assert (tmp_path / "outbox.sqlite3").exists()
+
+
+def test_broker_refuses_a_port_in_use(embedded_broker):
+    result = run(str(BIN / "hubtap"), "broker", "--port", str(embedded_broker.port))
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{embedded_broker.port}" in result.stdout
+
+
+def test_demo_starts_the_system_and_ctrl_c_stops_every_process(tmp_path):
+    port = free_port()
+    process = subprocess.Popen(
+        [str(BIN / "hubtap"), "demo", "--dir", str(tmp_path), "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output = Output(process)
+    try:
+        assert output.wait_for("Ready.", 60), "".join(output.seen)
+    finally:
+        process.send_signal(signal.SIGINT)
+        status = process.wait(30)
+    assert output.wait_for("stopped every process", 5), "".join(output.seen)
+    text = "".join(output.seen)
+    assert status == 0, text
+    assert f"broker      embedded MQTT broker (amqtt)   127.0.0.1:{port}" in text
+    assert "hub server" in text
+    assert "hub hub: online" in text
+    pids = [int(word.rstrip(",)")) for word in text.split() if word.rstrip(",)").isdigit()]
+    child_pids = [
+        int(line.split("(pid ")[1].split(",")[0]) for line in text.splitlines() if "(pid " in line
+    ]
+    assert len(child_pids) == 2
+    assert set(child_pids) <= set(pids)
+    for pid in child_pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    assert (tmp_path / "hub.toml").exists()

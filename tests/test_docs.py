@@ -1,0 +1,127 @@
+"""The docs are part of the product: these tests keep them true."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel
+
+from door.config import DoorConfig
+from hub_server.cli import build_parser
+from hub_server.config import HubConfig
+from hublink.config import ServiceConfig
+from hublink.topics import SPECS, TopicSpec
+from kiosk.config import KioskConfig
+
+ROOT = Path(__file__).resolve().parent.parent
+PROTOCOL = (ROOT / "docs" / "protocol.md").read_text()
+CONFIGURATION = (ROOT / "docs" / "configuration.md").read_text()
+CLI = (ROOT / "docs" / "cli.md").read_text()
+BASE = "hubtap/<site_id>/"
+TOPIC_RE = re.compile(r"`(hubtap/<site_id>/[^`]*)`")
+
+
+def documented_topics() -> set[str]:
+    return {t.removeprefix(BASE) for t in TOPIC_RE.findall(PROTOCOL) if t != BASE}
+
+
+def table_rows() -> dict[str, list[str]]:
+    rows = {}
+    for line in PROTOCOL.splitlines():
+        if line.startswith(f"| `{BASE}"):
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            rows[cells[0].strip("`").removeprefix(BASE)] = cells[1:]
+    return rows
+
+
+def test_every_topic_is_in_the_table_and_no_other():
+    assert set(table_rows()) == {spec.pattern for spec in SPECS}
+
+
+def test_the_docs_name_no_topic_that_does_not_exist():
+    assert documented_topics() <= {spec.pattern for spec in SPECS}
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.name)
+def test_table_says_what_the_code_does(spec: TopicSpec):
+    sender, retained, qos, durable, _what = table_rows()[spec.pattern]
+    assert sender == spec.sender
+    assert retained == ("yes" if spec.retained else "no")
+    assert qos == str(spec.qos)
+    assert durable == ("yes" if spec.durable else "no")
+
+
+def examples() -> dict[str, list[str]]:
+    """JSON blocks under each topic heading of the payload section."""
+    found: dict[str, list[str]] = {}
+    sections = re.split(r"^### ", PROTOCOL.split("## Payloads", 1)[1], flags=re.M)[1:]
+    for section in sections:
+        heading, body = section.split("\n", 1)
+        topic = heading.strip().strip("`").removeprefix(BASE)
+        found[topic] = re.findall(r"```json\n(.*?)```", body, flags=re.S)
+    return found
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.name)
+def test_payload_examples_decode_with_the_topics_codec(spec: TopicSpec):
+    blocks = examples().get(spec.pattern)
+    assert blocks, f"no payload example for {spec.pattern}"
+    for block in blocks:
+        decoded = spec.codec.decode(block.encode())
+        assert json.loads(block) == json.loads(decoded.model_dump_json())
+
+
+def config_keys(model: type[BaseModel], prefix: str = "") -> set[str]:
+    keys = set()
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            keys |= config_keys(annotation, f"{prefix}{name}.")
+        else:
+            keys.add(prefix + name)
+    return keys
+
+
+def documented_config_keys() -> set[str]:
+    return {m for m in re.findall(r"^\| `([a-z_.]+)` \|", CONFIGURATION, flags=re.M)}
+
+
+def test_every_config_key_is_documented_and_no_other():
+    in_code = set().union(*(config_keys(m) for m in (DoorConfig, KioskConfig, HubConfig)))
+    assert documented_config_keys() == in_code
+
+
+def test_every_command_is_documented():
+    parser = build_parser()
+    subcommands = next(a for a in parser._actions if a.dest == "command").choices
+    for name in subcommands:
+        assert f"`hubtap {name}" in CLI, name
+    for script in ("hubtap-door --config", "hubtap-kiosk --config"):
+        assert f"`{script}" in CLI
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    scripts = re.findall(r'^(hubtap[\w-]*) = "', pyproject, flags=re.M)
+    assert sorted(scripts) == ["hubtap", "hubtap-door", "hubtap-kiosk"]
+
+
+def test_readme_starts_with_the_two_commands():
+    readme = (ROOT / "README.md").read_text()
+    first_block = readme.split("```sh", 1)[1].split("```", 1)[0]
+    assert "make demo" in first_block
+    assert "make test" in first_block
+
+
+def test_ci_runs_make_test_and_nothing_else():
+    lines = [
+        line
+        for line in (ROOT / ".ci" / "run").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert lines[-1] == "make test"
+    assert all("pytest" not in line for line in lines)
+
+
+def test_service_configs_share_the_common_keys():
+    common = config_keys(ServiceConfig)
+    for model in (DoorConfig, KioskConfig, HubConfig):
+        assert common <= config_keys(model)

@@ -1,0 +1,353 @@
+"""The MQTT link against real brokers: Mosquitto and the embedded amqtt broker."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from hub_server.demo import free_port
+from hublink.errors import LinkError, MessageError, TopicError
+from hublink.link import Link
+from hublink.messages import (
+    AccessEvent,
+    AlarmEvent,
+    Availability,
+    DoorCommand,
+    DoorState,
+    Message,
+)
+from hublink.outbox import Outbox
+from hublink.topics import ANY, Topics
+from tests.conftest import mqtt_config
+from tests.helpers.brokers import Embedded, Mosquitto
+from tests.helpers.collect import Collector
+
+ROOT = Path(__file__).resolve().parent.parent
+HASH = "cd" * 32
+
+
+def door_link(port: int, topics: Topics, tmp_path: Path, door: str = "front", **kw) -> Link:
+    return Link(
+        mqtt_config(port, **kw.pop("mqtt", {})),
+        topics,
+        client_id=f"door-{door}",
+        availability_topic=topics.door_availability(door),
+        outbox=Outbox(tmp_path / f"{door}-outbox.sqlite3", synchronous="normal"),
+        **kw,
+    )
+
+
+def hub_link(port: int, topics: Topics, **kw) -> Link:
+    return Link(mqtt_config(port), topics, client_id=kw.pop("client_id", "hub"), **kw)
+
+
+def raw_client(port: int) -> mqtt.Client:
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="raw-test")
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    return client
+
+
+def alarms(count: int, start: int = 0) -> list[AlarmEvent]:
+    return [
+        AlarmEvent(alarm="tamper", active=True, detail=str(i)) for i in range(start, start + count)
+    ]
+
+
+def details(messages: list[Message]) -> list[int]:
+    return [int(m.detail) for m in messages if isinstance(m, AlarmEvent)]
+
+
+def test_round_trip_with_ids_from_the_topic(broker, topics, tmp_path):
+    events, states = Collector(), Collector()
+    with hub_link(broker.port, topics) as hub, door_link(broker.port, topics, tmp_path) as door:
+        hub.subscribe(topics.door_event(ANY), events, dedupe=True)
+        hub.subscribe(topics.door_state(ANY), states)
+        assert hub.wait_connected(10)
+        assert door.wait_connected(10)
+        time.sleep(0.2)  # let the hub's subscription settle
+        event = AccessEvent(reader_id="front-in", credential=HASH, granted=True, reason="granted")
+        assert door.publish(topics.door_event("front"), event)
+        assert door.publish(topics.door_state("front"), DoorState(lock="locked", acl_version=1))
+        assert events.wait_for(1)
+        assert states.wait_for(1)
+    got = events.deliveries[0]
+    assert got.message == event
+    assert got.ids == {"door_id": "front"}
+    assert got.spec.name == "door_event"
+    assert states.messages[0].lock == "locked"
+
+
+def test_availability_online_then_offline_on_a_clean_stop(broker, topics, tmp_path):
+    seen = Collector()
+    with hub_link(broker.port, topics) as hub:
+        hub.subscribe(topics.door_availability(ANY), seen)
+        assert hub.wait_connected(10)
+        door = door_link(broker.port, topics, tmp_path).start()
+        assert seen.wait_until(lambda d: [x.message.status for x in d] == ["online"], 10)
+        door.stop()
+        door.stop()  # safe twice
+        assert seen.wait_until(lambda d: [x.message.status for x in d] == ["online", "offline"], 10)
+    late = Collector()
+    with hub_link(broker.port, topics, client_id="late") as hub:  # retained for newcomers
+        hub.subscribe(topics.door_availability(ANY), late)
+        assert late.wait_for(1)
+    assert late.deliveries[0].message.status == "offline"
+    assert late.deliveries[0].retained
+
+
+def start_publisher(port: int, outbox: Path, count: int, mode: str) -> subprocess.Popen[str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.helpers.publisher", str(port), str(outbox), str(count), mode],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    assert process.stdout.readline().strip() == "connected"
+    return process
+
+
+def test_last_will_marks_a_killed_device_offline(broker, topics, tmp_path):
+    seen = Collector()
+    with hub_link(broker.port, topics) as hub:
+        hub.subscribe(topics.door_availability(ANY), seen)
+        assert hub.wait_connected(10)
+        process = start_publisher(broker.port, tmp_path / "o.sqlite3", 0, "hold")
+        assert seen.wait_until(lambda d: any(x.message.status == "online" for x in d), 10)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        assert seen.wait_until(lambda d: d[-1].message.status == "offline", 15)
+
+
+def test_sigkill_mid_burst_loses_nothing_the_outbox_accepted(broker, topics, tmp_path):
+    outbox = tmp_path / "door.sqlite3"
+    received = Collector()
+    with hub_link(broker.port, topics) as hub:
+        hub.subscribe(topics.door_event(ANY), received, dedupe=True)
+        assert hub.wait_connected(10)
+        time.sleep(0.2)
+        process = start_publisher(broker.port, outbox, 1500, "hold")
+        assert process.stdout is not None
+        accepted = [process.stdout.readline().strip() for _ in range(500)]
+        os.kill(process.pid, signal.SIGKILL)
+        accepted += process.stdout.read().split()  # printed before it died: accepted too
+        process.wait()
+        assert 500 <= len(accepted) < 1500, "the kill must land mid-burst"
+
+        drain = start_publisher(broker.port, outbox, 0, "drain")
+        assert drain.wait(60) == 0
+        ids = {m.id for m in received.messages}
+        assert received.wait_until(lambda d: set(accepted) <= {x.message.id for x in d}, 20), (
+            f"lost {len(set(accepted) - ids)} accepted messages"
+        )
+    order = details(received.messages)
+    assert order == sorted(order), "delivered out of order"
+    assert len(order) == len(set(order)), "dedupe let a duplicate through"
+
+
+def test_outage_with_mosquitto_delivers_everything_once_in_order(tmp_path, topics):
+    broker = Mosquitto(tmp_path, persistence=True)  # the hub's session outlives the restart
+    broker.start()
+    received = Collector()
+    try:
+        hub = hub_link(broker.port, topics, clean_session=False)
+        hub.subscribe(topics.door_event(ANY), received, dedupe=True)
+        with hub:
+            assert hub.wait_connected(10)
+            time.sleep(0.2)
+        broker.stop()
+        with door_link(broker.port, topics, tmp_path) as door:
+            for message in alarms(300):
+                assert door.publish(topics.door_event("front"), message)
+            assert not door.connected
+            assert door.outbox is not None
+            assert len(door.outbox) == 300
+            broker.start()
+            deadline = time.monotonic() + 20
+            while len(door.outbox) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert len(door.outbox) == 0
+            assert door.stats.outbox_acked == 300
+        hub = hub_link(broker.port, topics, clean_session=False)  # the hub comes back
+        hub.subscribe(topics.door_event(ANY), received, dedupe=True)
+        with hub:  # the broker kept the hub's messages while it was away
+            assert received.wait_for(300, 20)
+            time.sleep(0.3)
+    finally:
+        broker.stop()
+    assert details(received.messages) == list(range(300))
+
+
+def test_outage_with_the_embedded_broker_delivers_everything_once_in_order(tmp_path, topics):
+    broker = Embedded()
+    broker.start()
+    received = Collector()
+    slow = {"reconnect_min_s": 2.0, "reconnect_max_s": 2.0}  # the hub resubscribes first
+    try:
+        with (
+            hub_link(broker.port, topics) as hub,
+            door_link(broker.port, topics, tmp_path, mqtt=slow) as door,
+        ):
+            hub.subscribe(topics.door_event(ANY), received, dedupe=True)
+            assert hub.wait_connected(10)
+            assert door.wait_connected(10)
+            broker.stop()
+            for message in alarms(300):
+                assert door.publish(topics.door_event("front"), message)
+            assert not door.connected
+            broker.start()
+            assert received.wait_for(300, 30)
+            time.sleep(0.3)
+            assert hub.stats.connects == 2
+            assert door.stats.connects == 2
+    finally:
+        broker.stop()
+    assert details(received.messages) == list(range(300))
+
+
+def test_malformed_payloads_are_counted_while_good_messages_flow(broker, topics, tmp_path):
+    received = Collector()
+    bad_payloads = [
+        b"\xff\xfe not utf-8",
+        b"{not json",
+        b"[]",
+        json.dumps({"status": "online"}).encode(),  # no version
+        json.dumps({"v": 9, "kind": "alarm", "alarm": "tamper", "active": True}).encode(),
+        json.dumps({"v": 1, "kind": "access", "reader_id": 5}).encode(),
+        b"x" * (70 * 1024),
+        b"",
+    ]
+    with hub_link(broker.port, topics) as hub, door_link(broker.port, topics, tmp_path) as door:
+        hub.subscribe(topics.door_event(ANY), received)
+        assert hub.wait_connected(10)
+        assert door.wait_connected(10)
+        time.sleep(0.2)
+        raw = raw_client(broker.port)
+        try:
+            for i, message in enumerate(alarms(len(bad_payloads))):
+                raw.publish(topics.door_event("front"), bad_payloads[i], qos=1).wait_for_publish(5)
+                door.publish(topics.door_event("front"), message)
+            assert received.wait_for(len(bad_payloads))
+        finally:
+            raw.loop_stop()
+            raw.disconnect()
+        deadline = time.monotonic() + 5
+        while hub.stats.rejected < len(bad_payloads) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert hub.stats.rejected == len(bad_payloads)
+    assert details(received.messages) == list(range(len(bad_payloads)))
+
+
+def test_a_failing_handler_is_counted_and_the_loop_survives(broker, topics, tmp_path):
+    received = Collector()
+
+    def explode(delivery):
+        if int(delivery.message.detail) % 2 == 0:
+            raise RuntimeError("handler bug")
+        received(delivery)
+
+    with hub_link(broker.port, topics) as hub, door_link(broker.port, topics, tmp_path) as door:
+        hub.subscribe(topics.door_event(ANY), explode)
+        assert hub.wait_connected(10)
+        assert door.wait_connected(10)
+        time.sleep(0.2)
+        for message in alarms(10):
+            door.publish(topics.door_event("front"), message)
+        assert received.wait_for(5)
+    assert details(received.messages) == [1, 3, 5, 7, 9]
+    assert hub.stats.handler_errors == 5
+
+
+def test_duplicates_are_dropped_where_asked(broker, topics):
+    deduped, everything = Collector(), Collector()
+    message = AlarmEvent(alarm="tamper", active=True)
+    payload = message.model_dump_json().encode()
+    with hub_link(broker.port, topics) as hub:
+        hub.subscribe(topics.door_event("front"), deduped, dedupe=True)
+        assert hub.wait_connected(10)
+        with hub_link(broker.port, topics, client_id="all") as other:
+            other.subscribe(topics.door_event("front"), everything)
+            assert other.wait_connected(10)
+            time.sleep(0.2)
+            raw = raw_client(broker.port)
+            for _ in range(3):
+                raw.publish(topics.door_event("front"), payload, qos=1).wait_for_publish(5)
+            raw.loop_stop()
+            raw.disconnect()
+            assert everything.wait_for(3)
+    assert len(deduped.deliveries) == 1
+    assert hub.stats.duplicates == 2
+
+
+def test_subscriptions_and_retained_state_come_back_after_a_broker_restart(
+    broker, topics, tmp_path
+):
+    states = Collector()
+    state = DoorState(lock="locked", acl_version=4)
+    with door_link(broker.port, topics, tmp_path) as door:
+        assert door.wait_connected(10)
+        door.publish(topics.door_state("front"), state)
+        broker.stop()  # neither broker keeps retained messages across this restart
+        broker.start()
+        with hub_link(broker.port, topics) as hub:
+            hub.subscribe(topics.door_state(ANY), states)
+            assert states.wait_for(1, 15)  # the door re-sent its last retained state
+            assert hub.stats.connects == 1
+        door.publish(topics.door_state("front"), DoorState(lock="unlocked", acl_version=4))
+        broker.stop()
+        broker.start()
+        with hub_link(broker.port, topics, client_id="hub-2") as hub:
+            later = Collector()
+            hub.subscribe(topics.door_state(ANY), later)
+            assert later.wait_for(1, 15)
+    assert states.messages[0] == state
+    assert later.messages[0].lock == "unlocked"  # the latest value, not the first
+
+
+def test_the_contract_is_enforced_on_publish(embedded_broker, topics, tmp_path):
+    hub = hub_link(embedded_broker.port, topics)
+    with pytest.raises(TopicError, match="not a topic of the hubtap contract"):
+        hub.publish("hubtap/testsite/door/front/party", Availability(status="online"))
+    with pytest.raises(TopicError):
+        hub.publish(topics.door_event(ANY), Availability(status="online"))
+    with pytest.raises(MessageError, match="door state: cannot carry a Availability"):
+        hub.publish(topics.door_state("front"), Availability(status="online"))
+    with pytest.raises(LinkError, match="door_event is durable: this link needs an outbox"):
+        hub.publish(topics.door_event("front"), AlarmEvent(alarm="tamper", active=True))
+    with pytest.raises(TopicError):
+        hub.subscribe("hubtap/testsite/#", Collector())
+
+
+def test_while_disconnected_state_waits_and_other_messages_are_dropped(topics, tmp_path):
+    door = door_link(free_port(), topics, tmp_path).start()  # nothing listens there
+    hub = hub_link(free_port(), topics).start()
+    try:
+        time.sleep(0.3)
+        assert not door.connected
+        assert not hub.connected
+        state = DoorState(lock="locked", acl_version=0)
+        assert door.publish(topics.door_state("front"), state) is False  # kept for later
+        assert door.stats.dropped == 0
+        command = DoorCommand(action="unlock", expires_at=datetime.now(UTC), issued_by="hub")
+        assert hub.publish(topics.door_command("front"), command) is False
+        assert hub.stats.dropped == 1
+        assert door.stats.connect_failures >= 1
+    finally:
+        door.stop()
+        hub.stop()
+
+
+def test_tls_problems_are_reported_before_connecting(topics, tmp_path):
+    config = mqtt_config(8883, tls=True, ca_file=tmp_path / "missing-ca.pem")
+    link = Link(config, topics, client_id="tls")
+    with pytest.raises(LinkError, match="cannot set up TLS"):
+        link.start()

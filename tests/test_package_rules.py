@@ -1,0 +1,93 @@
+"""Import boundaries between packages, and topics built only in hublink.topics."""
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+OURS = {"hublink", "hardware", "door", "kiosk", "hub_server"}
+ALLOWED = {
+    "hublink": set(),
+    "hardware": {"hublink"},
+    "door": {"hublink", "hardware"},
+    "kiosk": {"hublink", "hardware"},
+    "hub_server": {"hublink"},
+}
+TOPIC_LIKE = re.compile(
+    r"(?:^|/)(?:hubtap|door|kiosk|hub|events)/"
+    r"|/(?:availability|state|event|acl|snapshot|delta|command|result|directory|request|"
+    r"response|occupancy|upcoming)(?:/|$)"
+)
+
+
+def imported_packages(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.split(".")[0])
+    return found & OURS
+
+
+def violations(root: Path) -> list[str]:
+    problems = []
+    for package, allowed in ALLOWED.items():
+        for path in sorted((root / package).rglob("*.py")):
+            for other in imported_packages(path) - allowed - {package}:
+                problems.append(f"{path.relative_to(root)} imports {other}")
+    return problems
+
+
+def test_packages_import_only_what_the_architecture_allows():
+    assert violations(ROOT) == []
+
+
+def test_the_import_check_catches_a_violation(tmp_path):
+    for package in ALLOWED:
+        (tmp_path / package).mkdir()
+    (tmp_path / "door" / "sneaky.py").write_text("from hub_server.store import Store\n")
+    (tmp_path / "hardware" / "bad.py").write_text("import kiosk.screens\n")
+    assert violations(tmp_path) == [
+        "hardware/bad.py imports kiosk",
+        "door/sneaky.py imports hub_server",
+    ]
+
+
+def topic_strings(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    return [
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and id(node) not in docstrings
+        and TOPIC_LIKE.search(node.value)
+    ]
+
+
+@pytest.mark.parametrize("package", sorted(ALLOWED))
+def test_no_topic_string_is_formatted_outside_hublink_topics(package):
+    found = {
+        str(path.relative_to(ROOT)): strings
+        for path in sorted((ROOT / package).rglob("*.py"))
+        if path != ROOT / "hublink" / "topics.py" and (strings := topic_strings(path))
+    }
+    assert found == {}
+
+
+def test_the_topic_check_catches_a_hand_made_topic(tmp_path):
+    path = tmp_path / "x.py"
+    path.write_text('door = "d1"\nTOPIC = f"hubtap/site/door/{door}/event"\n')
+    assert topic_strings(path)
