@@ -9,9 +9,10 @@
 # libgl1 libegl1 libmtdev1: what Kivy needs to render (offscreen too)
 # socat: serial-port pairs for reader tests
 # libusb-1.0-0: nfcpy's USB readers
+# openssl: certificates for TLS brokers (and the tests of them)
 set -euo pipefail
 
-PACKAGES=(mosquitto chromium libgl1 libegl1 libmtdev1 socat libusb-1.0-0)
+PACKAGES=(mosquitto chromium libgl1 libegl1 libmtdev1 socat libusb-1.0-0 openssl)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

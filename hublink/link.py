@@ -328,14 +328,12 @@ class Link:
                     self._cond.notify_all()
                 if was_connected:
                     attempt = 0
-            if self._stopping.wait(self._backoff(attempt)):
+            cfg = self.config
+            if self._stopping.wait(
+                reconnect_delay(attempt, cfg.reconnect_min_s, cfg.reconnect_max_s)
+            ):
                 break
             attempt += 1
-
-    def _backoff(self, attempt: int) -> float:
-        """Full-jitter exponential backoff between the configured bounds."""
-        cap = min(self.config.reconnect_max_s, self.config.reconnect_min_s * 2 ** min(attempt, 30))
-        return random.uniform(self.config.reconnect_min_s, max(cap, self.config.reconnect_min_s))
 
     def _on_connect(
         self,
@@ -493,6 +491,16 @@ class Link:
             state.handed = item.seq
         with self._cond:
             self.stats.outbox_sent += len(items)
+
+
+def reconnect_delay(attempt: int, shortest: float, longest: float) -> float:
+    """Seconds to wait before reconnect ``attempt`` (0 first): exponential, full jitter.
+
+    The ceiling doubles from ``shortest`` up to ``longest``; the wait is drawn
+    uniformly below it, so a fleet of doors does not reconnect in lockstep.
+    """
+    ceiling = min(longest, shortest * 2 ** min(attempt, 30))
+    return random.uniform(shortest, max(ceiling, shortest))
 
 
 def _check(rc: MQTTErrorCode | int, what: str) -> None:

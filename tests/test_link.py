@@ -15,7 +15,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from hub_server.demo import free_port
 from hublink.errors import LinkError, MessageError, TopicError
-from hublink.link import Link
+from hublink.link import Link, reconnect_delay
 from hublink.messages import (
     AccessEvent,
     AlarmEvent,
@@ -351,3 +351,14 @@ def test_tls_problems_are_reported_before_connecting(topics, tmp_path):
     link = Link(config, topics, client_id="tls")
     with pytest.raises(LinkError, match="cannot set up TLS"):
         link.start()
+
+
+@pytest.mark.parametrize(
+    ("attempt", "ceiling"), [(0, 0.5), (1, 1.0), (2, 2.0), (3, 4.0), (4, 8.0), (5, 8.0), (500, 8.0)]
+)
+def test_reconnect_waits_grow_to_the_limit_with_jitter(attempt, ceiling):
+    waits = [reconnect_delay(attempt, 0.5, 8.0) for _ in range(500)]
+    assert min(waits) >= 0.5
+    assert max(waits) <= ceiling
+    if ceiling > 0.5:  # spread across the range, not one fixed value
+        assert max(waits) - min(waits) > (ceiling - 0.5) * 0.5

@@ -28,14 +28,16 @@ class BrokerUnderTest(Protocol):
 class Mosquitto:
     """A real Mosquitto with a generated config file, on loopback."""
 
-    def __init__(self, workdir: Path, *, persistence: bool = False) -> None:
+    def __init__(
+        self, workdir: Path, *, persistence: bool = False, extra: tuple[str, ...] = ()
+    ) -> None:
         self.port = free_port()
         self.workdir = workdir
         self.config_path = workdir / "mosquitto.conf"
         lines = [
             f"listener {self.port} 127.0.0.1",
             f"user {getpass.getuser()}",  # as root it would switch to 'mosquitto' and lose tmp_path
-            "allow_anonymous true",
+            *(extra or ("allow_anonymous true",)),
             f"persistence {'true' if persistence else 'false'}",
             f"persistence_location {workdir}/",
             "log_dest stderr",

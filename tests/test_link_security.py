@@ -1,0 +1,108 @@
+"""Username/password and TLS options of the link, against a real Mosquitto."""
+
+import logging
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from hublink.link import Link
+from hublink.messages import DoorState
+from hublink.topics import ANY, Topics
+from tests.conftest import mqtt_config
+from tests.helpers.brokers import Mosquitto
+from tests.helpers.collect import Collector
+
+
+def connect_and_watch(link: Link, seconds: float = 1.5) -> bool:
+    with link:
+        return link.wait_connected(seconds)
+
+
+@pytest.fixture
+def password_broker(tmp_path: Path):
+    passwords = tmp_path / "passwd"
+    subprocess.run(
+        ["mosquitto_passwd", "-b", "-c", str(passwords), "door-front", "right-pass"], check=True
+    )
+    passwords.chmod(0o600)
+    broker = Mosquitto(tmp_path, extra=("allow_anonymous false", f"password_file {passwords}"))
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+def test_username_and_password_are_used(password_broker, topics):
+    config = mqtt_config(password_broker.port, username="door-front", password="right-pass")
+    assert connect_and_watch(Link(config, topics, client_id="good"))
+
+
+@pytest.mark.parametrize(
+    "credentials", [{"username": "door-front", "password": "wrong"}, {}], ids=["wrong", "anonymous"]
+)
+def test_refused_credentials_are_counted_and_logged_without_the_password(
+    password_broker, topics, credentials, caplog
+):
+    link = Link(mqtt_config(password_broker.port, **credentials), topics, client_id="bad")
+    with caplog.at_level(logging.ERROR, logger="hublink.link"):
+        assert not connect_and_watch(link)
+    assert link.stats.connect_failures >= 1
+    assert link.stats.connects == 0
+    assert "refused the connection" in caplog.text
+    assert "wrong" not in caplog.text
+
+
+def openssl(*args: str) -> None:
+    subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+
+@pytest.fixture
+def tls_broker(tmp_path: Path):
+    ec = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes")
+    openssl("req", "-x509", *ec, "-keyout", f"{tmp_path}/ca.key", "-out", f"{tmp_path}/ca.pem",
+            "-days", "1", "-subj", "/CN=hubtap test CA")  # fmt: skip
+    openssl("req", *ec, "-keyout", f"{tmp_path}/server.key", "-out", f"{tmp_path}/server.csr",
+            "-subj", "/CN=localhost")  # fmt: skip
+    (tmp_path / "san.cnf").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    openssl("x509", "-req", "-in", f"{tmp_path}/server.csr", "-CA", f"{tmp_path}/ca.pem",
+            "-CAkey", f"{tmp_path}/ca.key", "-CAcreateserial", "-out", f"{tmp_path}/server.pem",
+            "-days", "1", "-extfile", f"{tmp_path}/san.cnf")  # fmt: skip
+    broker = Mosquitto(
+        tmp_path,
+        extra=(
+            "allow_anonymous true",
+            f"cafile {tmp_path}/ca.pem",
+            f"certfile {tmp_path}/server.pem",
+            f"keyfile {tmp_path}/server.key",
+        ),
+    )
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+def test_tls_with_the_sites_ca_carries_messages(tls_broker, tmp_path, topics: Topics):
+    config = mqtt_config(tls_broker.port, tls=True, ca_file=tmp_path / "ca.pem")
+    states = Collector()
+    with (
+        Link(config, topics, client_id="hub") as hub,
+        Link(config, topics, client_id="door") as door,
+    ):
+        hub.subscribe(topics.door_state(ANY), states)
+        assert hub.wait_connected(10)
+        assert door.wait_connected(10)
+        time.sleep(0.2)
+        door.publish(topics.door_state("front"), DoorState(lock="locked", acl_version=1))
+        assert states.wait_for(1)
+
+
+def test_tls_refuses_a_broker_it_cannot_verify(tls_broker, topics):
+    link = Link(mqtt_config(tls_broker.port, tls=True), topics, client_id="no-ca")  # system CAs
+    assert not connect_and_watch(link)
+    assert link.stats.connect_failures >= 1
+
+
+def test_plain_text_to_a_tls_listener_does_not_connect(tls_broker, topics):
+    link = Link(mqtt_config(tls_broker.port), topics, client_id="plain")
+    assert not connect_and_watch(link)
