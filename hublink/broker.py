@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import logging
 import threading
-from types import TracebackType
 from typing import Any
 
 from pydantic import Field
@@ -114,10 +113,5 @@ class EmbeddedBroker:
     def __enter__(self) -> "EmbeddedBroker":
         return self.start()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.stop()

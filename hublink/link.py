@@ -18,7 +18,8 @@ What it adds to paho:
 
 Each connection uses a fresh paho client, so messages paho held for a dead
 connection are never resent behind newer ones: the outbox alone resends,
-oldest first.
+oldest first. paho runs its own network thread (``loop_start``), so every
+socket write happens there and packets from several threads never interleave.
 """
 
 import logging
@@ -28,7 +29,6 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
-from types import TracebackType
 from typing import Any, Generic, Literal, TypeVar
 
 import paho.mqtt.client as mqtt
@@ -127,6 +127,7 @@ class Link:
         self.stats = LinkStats()
         self._seen = SeenIds(dedupe_window)
         self._bad_input_log = RateLimitedLog(log)
+        self._connect_log = RateLimitedLog(log)
         self._subs: list[_Subscription] = []
         self._retained: dict[str, bytes] = {}
         self._cond = threading.Condition()
@@ -178,12 +179,7 @@ class Link:
     def __enter__(self) -> "Link":
         return self.start()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
     @property
@@ -273,6 +269,7 @@ class Link:
             clean_session=self.clean_session,
             protocol=MQTTProtocolVersion.MQTTv311,
             reconnect_on_failure=False,
+            userdata=threading.Event(),  # set when this connection is lost
         )
         if cfg.username is not None:
             password = cfg.password.get_secret_value() if cfg.password else None
@@ -307,7 +304,7 @@ class Link:
             except (OSError, ssl.SSLError) as err:
                 with self._cond:
                     self.stats.connect_failures += 1
-                self._bad_input_log.log(
+                self._connect_log.log(
                     logging.WARNING,
                     "cannot reach broker %s:%d: %s",
                     self.config.host,
@@ -320,7 +317,14 @@ class Link:
                         client.disconnect()
                         break
                     self._client = client
-                client.loop_forever()
+                # paho's own thread does every socket write; a publish from another
+                # thread only queues and wakes it, so packets never interleave.
+                client.loop_start()
+                lost: threading.Event = client.user_data_get()
+                while not lost.wait(1.0):
+                    if self._stopping.is_set():
+                        client.disconnect()
+                client.loop_stop()
                 with self._cond:
                     was_connected = self._connected.is_set()
                     self._connected.clear()
@@ -386,6 +390,7 @@ class Link:
         reason: ReasonCode,
         properties: Any,
     ) -> None:
+        userdata.set()
         with self._cond:
             was_connected = self._connected.is_set()
             self._connected.clear()

@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +19,7 @@ from hublink.errors import LinkError, MessageError, TopicError
 from hublink.link import Link, reconnect_delay
 from hublink.messages import (
     AccessEvent,
+    AclDelta,
     AlarmEvent,
     Availability,
     DoorCommand,
@@ -362,3 +364,36 @@ def test_reconnect_waits_grow_to_the_limit_with_jitter(attempt, ceiling):
     assert max(waits) <= ceiling
     if ceiling > 0.5:  # spread across the range, not one fixed value
         assert max(waits) - min(waits) > (ceiling - 0.5) * 0.5
+
+
+def test_publishing_from_many_threads_keeps_packets_whole(broker, topics):
+    """Large messages from several threads at once must not interleave on the socket."""
+    received = Collector()
+    removes = tuple(f"{i:064x}" for i in range(900))  # about 60 KB per message
+    per_thread, threads = 40, 4
+    with (
+        hub_link(broker.port, topics, client_id="sender") as sender,
+        hub_link(broker.port, topics, client_id="receiver") as receiver,
+    ):
+        receiver.subscribe(topics.door_acl_delta(ANY), received)
+        assert sender.wait_connected(10)
+        assert receiver.wait_connected(10)
+        time.sleep(0.2)
+
+        def burst(door: str) -> None:
+            for version in range(per_thread):
+                delta = AclDelta(door_id=door, from_version=version, to_version=version + 1,
+                                 removes=removes)  # fmt: skip
+                sender.publish(topics.door_acl_delta(door), delta)
+
+        workers = [threading.Thread(target=burst, args=(f"door{i}",)) for i in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(60)
+        assert received.wait_for(per_thread * threads, 60)
+        assert sender.stats.disconnects == 0  # a corrupt stream makes the broker hang up
+    assert receiver.stats.rejected == 0
+    for door in (f"door{i}" for i in range(threads)):
+        versions = [m.to_version for m in received.messages if m.door_id == door]
+        assert versions == list(range(1, per_thread + 1))  # each thread's order kept
