@@ -41,11 +41,14 @@ from hublink.errors import LinkError, MessageError
 from hublink.messages import Availability, Message
 from hublink.outbox import Outbox
 from hublink.ratelog import RateLimitedLog
-from hublink.topics import Topics, TopicSpec
+from hublink.topics import TopicMatch, Topics, TopicSpec
 
 log = logging.getLogger(__name__)
 
 M = TypeVar("M", bound=Message)
+
+ROUTE_CACHE_SIZE = 4096
+"""Topics remembered per link; a site has a few per door and kiosk."""
 
 
 @dataclass(frozen=True)
@@ -138,6 +141,7 @@ class Link:
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         self._spec_cache: dict[str, TopicSpec] = {}
+        self._routes: dict[str, tuple[TopicMatch | None, list[_Subscription]] | None] = {}
 
     # --- lifecycle ---------------------------------------------------------
 
@@ -242,6 +246,7 @@ class Link:
         sub = _Subscription(topic_filter, spec, handler, dedupe)
         with self._cond:
             self._subs.append(sub)
+            self._routes.clear()
             client = self._client if self._connected.is_set() else None
         if client is not None:
             result, _ = client.subscribe(topic_filter, qos=spec.qos)
@@ -254,7 +259,7 @@ class Link:
         spec = self._spec_cache.get(topic)
         if spec is None:
             spec = self.topics.spec_for(topic)
-            if len(self._spec_cache) < 4096:
+            if len(self._spec_cache) < ROUTE_CACHE_SIZE:
                 self._spec_cache[topic] = spec
         return spec
 
@@ -407,11 +412,10 @@ class Link:
         except UnicodeDecodeError:
             self._reject("(undecodable topic)", "topic is not UTF-8")
             return
-        with self._cond:
-            subs = [s for s in self._subs if mqtt.topic_matches_sub(s.topic_filter, topic)]
-        if not subs:
+        route = self._route(topic)
+        if route is None:
             return
-        found = self.topics.match(topic)
+        found, subs = route
         if found is None:
             self._reject(topic, "topic has an id the contract does not allow")
             return
@@ -430,6 +434,17 @@ class Link:
             except Exception:
                 self.stats.handler_errors += 1
                 log.exception("handler for %s failed on message %s", sub.topic_filter, message.id)
+
+    def _route(self, topic: str) -> tuple[TopicMatch | None, list[_Subscription]] | None:
+        """What a received topic is and who wants it; cached per topic (few exist)."""
+        with self._cond:
+            route = self._routes.get(topic)
+            if route is None:
+                subs = [s for s in self._subs if mqtt.topic_matches_sub(s.topic_filter, topic)]
+                route = (self.topics.match(topic), subs) if subs else None
+                if len(self._routes) < ROUTE_CACHE_SIZE:
+                    self._routes[topic] = route
+        return route
 
     def _reject(self, topic: str, why: str) -> None:
         self.stats.rejected += 1
