@@ -1,5 +1,7 @@
 """Configuration of a door controller (``door.toml``)."""
 
+from pathlib import Path
+
 from pydantic import Field
 
 from hublink.config import Section, ServiceConfig
@@ -14,5 +16,9 @@ class DoorSection(Section):
 
 class DoorConfig(ServiceConfig):
     """Everything ``hubtap-door`` reads."""
+
+    data_dir: Path = Field(
+        default=Path("/var/lib/hubtap/door"), description="Folder for the door's own files."
+    )
 
     door: DoorSection

@@ -80,7 +80,8 @@ class ServiceConfig(Section):
     mqtt: MqttConfig = Field(default_factory=MqttConfig)
     outbox: OutboxConfig = Field(default_factory=OutboxConfig)
     data_dir: Path = Field(
-        default=Path("/var/lib/hubtap"), description="Folder for the service's own files."
+        default=Path("/var/lib/hubtap"),
+        description="Folder for the service's own files; each service defaults to its own.",
     )
     log_level: LogLevel = Field(default="INFO", description="Logging threshold.")
 

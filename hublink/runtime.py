@@ -11,7 +11,7 @@ from typing import TypeVar
 from pydantic import BaseModel
 
 from hublink.config import ServiceConfig, load_config
-from hublink.errors import ConfigError
+from hublink.errors import ConfigError, OutboxError
 from hublink.link import Link
 from hublink.outbox import Outbox
 from hublink.topics import Topics
@@ -60,7 +60,14 @@ def run_device(
     """Connect a device with its durable outbox and availability until SIGINT or SIGTERM."""
     setup_logging(config.log_level)
     topics = Topics(config.site.id)
-    with Outbox(config.data_dir / "outbox.sqlite3", config.outbox.synchronous) as outbox:
+    try:
+        outbox = Outbox(config.data_dir / "outbox.sqlite3", config.outbox.synchronous)
+    except OutboxError as err:
+        print(
+            f"{sys.argv[0]}: {err} (set data_dir to a folder this user can write)", file=sys.stderr
+        )
+        raise SystemExit(1) from err
+    with outbox:
         link = Link(
             config.mqtt,
             topics,

@@ -1,5 +1,7 @@
 """Configuration of a kiosk (``kiosk.toml``)."""
 
+from pathlib import Path
+
 from pydantic import Field
 
 from hublink.config import Section, ServiceConfig
@@ -14,5 +16,9 @@ class KioskSection(Section):
 
 class KioskConfig(ServiceConfig):
     """Everything ``hubtap-kiosk`` reads."""
+
+    data_dir: Path = Field(
+        default=Path("/var/lib/hubtap/kiosk"), description="Folder for the kiosk's own files."
+    )
 
     kiosk: KioskSection

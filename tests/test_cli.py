@@ -137,3 +137,14 @@ def test_demo_starts_the_system_and_ctrl_c_stops_every_process(tmp_path):
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
     assert (tmp_path / "hub.toml").exists()
+
+
+def test_an_unwritable_data_dir_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    config = tmp_path / "door.toml"
+    config.write_text(f'data_dir = "{blocker}"\n[site]\nid = "s"\n[door]\nid = "front"\n')
+    result = run(str(BIN / "hubtap-door"), "--config", str(config))
+    assert result.returncode == 1
+    assert f"cannot open outbox {blocker}/outbox.sqlite3" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -4,8 +4,10 @@ import pytest
 from pydantic import BaseModel
 
 from door.config import DoorConfig
+from hub_server.config import HubConfig
 from hublink.config import MqttConfig, ServiceConfig, load_config
 from hublink.errors import ConfigError
+from kiosk.config import KioskConfig
 
 GOOD = """
 log_level = "DEBUG"
@@ -134,3 +136,13 @@ class WithList(BaseModel):
 def test_json_values_from_the_environment():
     config = load_config(WithList, None, environ={"HUBTAP_DOORS": '["front", "back"]'})
     assert config.doors == ["front", "back"]
+
+
+def test_each_service_keeps_its_files_apart():
+    site = {"site": {"id": "s"}}
+    dirs = {
+        DoorConfig.model_validate({**site, "door": {"id": "d"}}).data_dir,
+        KioskConfig.model_validate({**site, "kiosk": {"id": "k"}}).data_dir,
+        HubConfig.model_validate(site).data_dir,
+    }
+    assert len(dirs) == 3
