@@ -43,6 +43,15 @@ class EmbeddedBroker:
         """``host:port`` the broker listens on."""
         return f"{self.config.host}:{self.config.port}"
 
+    def amqtt_settings(self) -> dict[str, Any]:
+        """The configuration handed to amqtt: one TCP listener, anonymous clients."""
+        return {
+            "listeners": {"default": {"type": "tcp", "bind": self.address}},
+            "plugins": {
+                "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True},
+            },
+        }
+
     def start(self, timeout: float = 10.0) -> "EmbeddedBroker":
         """Start listening; raises :class:`BrokerError` if it cannot (port in use, …)."""
         try:
@@ -52,12 +61,7 @@ class EmbeddedBroker:
         for name in ("amqtt", "transitions"):
             logging.getLogger(name).setLevel(logging.WARNING)
         loop = asyncio.new_event_loop()
-        settings = {
-            "listeners": {"default": {"type": "tcp", "bind": self.address}},
-            "plugins": {
-                "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True},
-            },
-        }
+        settings = self.amqtt_settings()
 
         async def boot() -> Any:
             broker = Broker(settings)

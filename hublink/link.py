@@ -72,6 +72,7 @@ class LinkStats:
     connects: int = 0
     disconnects: int = 0
     connect_failures: int = 0
+    subscriptions_refused: int = 0
     received: int = 0
     rejected: int = 0
     duplicates: int = 0
@@ -142,6 +143,7 @@ class Link:
         self._threads: list[threading.Thread] = []
         self._spec_cache: dict[str, TopicSpec] = {}
         self._routes: dict[str, tuple[TopicMatch | None, list[_Subscription]] | None] = {}
+        self._subacks: dict[int, tuple[list[str], bool]] = {}  # mid: filters, gates connected
 
     # --- lifecycle ---------------------------------------------------------
 
@@ -188,7 +190,7 @@ class Link:
 
     @property
     def connected(self) -> bool:
-        """True while a session with the broker is up."""
+        """True while a session is up and the broker has answered its subscriptions."""
         return self._connected.is_set()
 
     def wait_connected(self, timeout: float | None = None) -> bool:
@@ -240,7 +242,9 @@ class Link:
 
         The filter is a contract topic, with :data:`~hublink.topics.ANY` for
         id levels. With ``dedupe``, a message id seen recently is dropped
-        (at-least-once senders resend after reconnects).
+        (at-least-once senders resend after reconnects). Subscriptions made
+        before :meth:`start` are in place when :meth:`wait_connected` returns.
+        Handlers run on the link's network thread: keep them short.
         """
         spec = self.topics.spec_for(topic_filter, wildcards=True)
         sub = _Subscription(topic_filter, spec, handler, dedupe)
@@ -249,9 +253,12 @@ class Link:
             self._routes.clear()
             client = self._client if self._connected.is_set() else None
         if client is not None:
-            result, _ = client.subscribe(topic_filter, qos=spec.qos)
+            result, mid = client.subscribe(topic_filter, qos=spec.qos)
             if result != MQTTErrorCode.MQTT_ERR_NO_CONN:
                 _check(result, f"subscribe to {topic_filter}")
+                if mid is not None:
+                    with self._cond:
+                        self._subacks[mid] = ([topic_filter], False)
 
     # --- internals ---------------------------------------------------------
 
@@ -298,6 +305,7 @@ class Link:
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         client.on_publish = self._on_publish
+        client.on_subscribe = self._on_subscribe
         return client
 
     def _run(self) -> None:
@@ -365,12 +373,17 @@ class Link:
         with self._cond:
             subs = list(self._subs)
             retained = list(self._retained.items())
+        awaiting_suback = False
         if subs:
             filters: list[tuple[str, int]] = list(
                 dict.fromkeys((s.topic_filter, int(s.spec.qos)) for s in subs)
             )
-            result, _ = client.subscribe(filters)
-            if result != MQTTErrorCode.MQTT_ERR_SUCCESS:  # never raise in paho's thread
+            result, mid = client.subscribe(filters)
+            if result == MQTTErrorCode.MQTT_ERR_SUCCESS and mid is not None:
+                awaiting_suback = True
+                with self._cond:
+                    self._subacks[mid] = ([f for f, _ in filters], True)
+            else:  # never raise in paho's thread
                 log.error("cannot restore subscriptions: %s", mqtt.error_string(result))
         if self.availability_topic is not None:
             client.publish(
@@ -378,6 +391,26 @@ class Link:
             )
         for topic, payload in retained:
             client.publish(topic, payload, qos=1, retain=True)
+        if not awaiting_suback:  # else connected once the broker answers the SUBSCRIBE
+            self._declare_connected()
+
+    def _on_subscribe(
+        self, client: mqtt.Client, userdata: Any, mid: int, reasons: list[ReasonCode], props: Any
+    ) -> None:
+        with self._cond:
+            filters, gates_connection = self._subacks.pop(mid, ([], False))
+        refused = [f for f, reason in zip(filters, reasons, strict=False) if reason.is_failure]
+        if refused:
+            with self._cond:
+                self.stats.subscriptions_refused += len(refused)
+            log.error(
+                "broker refused the subscription to %s: check this client's ACL",
+                ", ".join(refused),
+            )
+        if gates_connection:
+            self._declare_connected()
+
+    def _declare_connected(self) -> None:
         with self._cond:
             self._generation += 1
             self.stats.connects += 1

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -47,8 +48,19 @@ def door_link(port: int, topics: Topics, tmp_path: Path, door: str = "front", **
     )
 
 
-def hub_link(port: int, topics: Topics, **kw) -> Link:
-    return Link(mqtt_config(port), topics, client_id=kw.pop("client_id", "hub"), **kw)
+def hub_link(
+    port: int,
+    topics: Topics,
+    subscribe: dict[str, Collector | Callable[..., None]] | None = None,
+    *,
+    dedupe: bool = False,
+    **kw,
+) -> Link:
+    """A hub-like link, subscribed before it starts (so wait_connected covers the SUBACK)."""
+    link = Link(mqtt_config(port), topics, client_id=kw.pop("client_id", "hub"), **kw)
+    for topic_filter, handler in (subscribe or {}).items():
+        link.subscribe(topic_filter, handler, dedupe=dedupe)
+    return link
 
 
 def raw_client(port: int) -> mqtt.Client:
@@ -70,12 +82,11 @@ def details(messages: list[Message]) -> list[int]:
 
 def test_round_trip_with_ids_from_the_topic(broker, topics, tmp_path):
     events, states = Collector(), Collector()
-    with hub_link(broker.port, topics) as hub, door_link(broker.port, topics, tmp_path) as door:
-        hub.subscribe(topics.door_event(ANY), events, dedupe=True)
-        hub.subscribe(topics.door_state(ANY), states)
+    subscriptions = {topics.door_event(ANY): events, topics.door_state(ANY): states}
+    hub = hub_link(broker.port, topics, subscriptions, dedupe=True)
+    with hub, door_link(broker.port, topics, tmp_path) as door:
         assert hub.wait_connected(10)
         assert door.wait_connected(10)
-        time.sleep(0.2)  # let the hub's subscription settle
         event = AccessEvent(reader_id="front-in", credential=HASH, granted=True, reason="granted")
         assert door.publish(topics.door_event("front"), event)
         assert door.publish(topics.door_state("front"), DoorState(lock="locked", acl_version=1))
@@ -133,10 +144,8 @@ def test_last_will_marks_a_killed_device_offline(broker, topics, tmp_path):
 def test_sigkill_mid_burst_loses_nothing_the_outbox_accepted(broker, topics, tmp_path):
     outbox = tmp_path / "door.sqlite3"
     received = Collector()
-    with hub_link(broker.port, topics) as hub:
-        hub.subscribe(topics.door_event(ANY), received, dedupe=True)
+    with hub_link(broker.port, topics, {topics.door_event(ANY): received}, dedupe=True) as hub:
         assert hub.wait_connected(10)
-        time.sleep(0.2)
         process = start_publisher(broker.port, outbox, 1500, "hold")
         assert process.stdout is not None
         accepted = [process.stdout.readline().strip() for _ in range(500)]
@@ -165,7 +174,6 @@ def test_outage_with_mosquitto_delivers_everything_once_in_order(tmp_path, topic
         hub.subscribe(topics.door_event(ANY), received, dedupe=True)
         with hub:
             assert hub.wait_connected(10)
-            time.sleep(0.2)
         broker.stop()
         with door_link(broker.port, topics, tmp_path) as door:
             for message in alarms(300):
@@ -228,11 +236,10 @@ def test_malformed_payloads_are_counted_while_good_messages_flow(broker, topics,
         b"x" * (70 * 1024),
         b"",
     ]
-    with hub_link(broker.port, topics) as hub, door_link(broker.port, topics, tmp_path) as door:
-        hub.subscribe(topics.door_event(ANY), received)
+    hub = hub_link(broker.port, topics, {topics.door_event(ANY): received})
+    with hub, door_link(broker.port, topics, tmp_path) as door:
         assert hub.wait_connected(10)
         assert door.wait_connected(10)
-        time.sleep(0.2)
         raw = raw_client(broker.port)
         try:
             for i, message in enumerate(alarms(len(bad_payloads))):
@@ -257,11 +264,10 @@ def test_a_failing_handler_is_counted_and_the_loop_survives(broker, topics, tmp_
             raise RuntimeError("handler bug")
         received(delivery)
 
-    with hub_link(broker.port, topics) as hub, door_link(broker.port, topics, tmp_path) as door:
-        hub.subscribe(topics.door_event(ANY), explode)
+    hub = hub_link(broker.port, topics, {topics.door_event(ANY): explode})
+    with hub, door_link(broker.port, topics, tmp_path) as door:
         assert hub.wait_connected(10)
         assert door.wait_connected(10)
-        time.sleep(0.2)
         for message in alarms(10):
             door.publish(topics.door_event("front"), message)
         assert received.wait_for(5)
@@ -273,13 +279,13 @@ def test_duplicates_are_dropped_where_asked(broker, topics):
     deduped, everything = Collector(), Collector()
     message = AlarmEvent(alarm="tamper", active=True)
     payload = message.model_dump_json().encode()
-    with hub_link(broker.port, topics) as hub:
-        hub.subscribe(topics.door_event("front"), deduped, dedupe=True)
+    with hub_link(broker.port, topics, {topics.door_event("front"): deduped}, dedupe=True) as hub:
         assert hub.wait_connected(10)
-        with hub_link(broker.port, topics, client_id="all") as other:
-            other.subscribe(topics.door_event("front"), everything)
+        other = hub_link(
+            broker.port, topics, {topics.door_event("front"): everything}, client_id="all"
+        )
+        with other:
             assert other.wait_connected(10)
-            time.sleep(0.2)
             raw = raw_client(broker.port)
             for _ in range(3):
                 raw.publish(topics.door_event("front"), payload, qos=1).wait_for_publish(5)
@@ -373,12 +379,12 @@ def test_publishing_from_many_threads_keeps_packets_whole(broker, topics):
     per_thread, threads = 40, 4
     with (
         hub_link(broker.port, topics, client_id="sender") as sender,
-        hub_link(broker.port, topics, client_id="receiver") as receiver,
+        hub_link(
+            broker.port, topics, {topics.door_acl_delta(ANY): received}, client_id="receiver"
+        ) as receiver,
     ):
-        receiver.subscribe(topics.door_acl_delta(ANY), received)
         assert sender.wait_connected(10)
         assert receiver.wait_connected(10)
-        time.sleep(0.2)
 
         def burst(door: str) -> None:
             for version in range(per_thread):

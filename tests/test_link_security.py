@@ -2,11 +2,13 @@
 
 import logging
 import subprocess
-import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from hub_server.demo import free_port
+from hublink.broker import BrokerConfig, EmbeddedBroker
 from hublink.link import Link
 from hublink.messages import DoorState
 from hublink.topics import ANY, Topics
@@ -85,14 +87,11 @@ def tls_broker(tmp_path: Path):
 def test_tls_with_the_sites_ca_carries_messages(tls_broker, tmp_path, topics: Topics):
     config = mqtt_config(tls_broker.port, tls=True, ca_file=tmp_path / "ca.pem")
     states = Collector()
-    with (
-        Link(config, topics, client_id="hub") as hub,
-        Link(config, topics, client_id="door") as door,
-    ):
-        hub.subscribe(topics.door_state(ANY), states)
+    hub = Link(config, topics, client_id="hub")
+    hub.subscribe(topics.door_state(ANY), states)
+    with hub, Link(config, topics, client_id="door") as door:
         assert hub.wait_connected(10)
         assert door.wait_connected(10)
-        time.sleep(0.2)
         door.publish(topics.door_state("front"), DoorState(lock="locked", acl_version=1))
         assert states.wait_for(1)
 
@@ -106,3 +105,31 @@ def test_tls_refuses_a_broker_it_cannot_verify(tls_broker, topics):
 def test_plain_text_to_a_tls_listener_does_not_connect(tls_broker, topics):
     link = Link(mqtt_config(tls_broker.port), topics, client_id="plain")
     assert not connect_and_watch(link)
+
+
+class AclBroker(EmbeddedBroker):
+    """The embedded broker with amqtt's topic ACL: subscriptions only to door 'front'."""
+
+    def amqtt_settings(self) -> dict[str, Any]:
+        settings = super().amqtt_settings()
+        # amqtt 0.12.1 warns that "acl" is deprecated for "subscribe-acl", yet its
+        # plugin's config dataclass accepts only "acl".
+        settings["plugins"]["amqtt.plugins.topic_checking.TopicAccessControlListPlugin"] = {
+            "acl": {"anonymous": ["hubtap/testsite/door/front/#"]}
+        }
+        return settings
+
+
+@pytest.mark.filterwarnings("ignore:The 'acl' option is deprecated:DeprecationWarning")
+def test_a_subscription_the_broker_refuses_is_counted_and_logged(topics, caplog):
+    # Mosquitto's acl_file never refuses a SUBSCRIBE (it filters deliveries instead);
+    # amqtt's ACL plugin, EMQX and Mosquitto's dynamic-security plugin answer 0x80.
+    with AclBroker(BrokerConfig(port=free_port())) as broker:
+        link = Link(mqtt_config(broker.config.port), topics, client_id="door-front")
+        link.subscribe(topics.door_acl_snapshot("front"), Collector())  # its own: allowed
+        link.subscribe(topics.door_event(ANY), Collector())  # every door's events: refused
+        with caplog.at_level(logging.ERROR, logger="hublink.link"), link:
+            assert link.wait_connected(10)
+            assert link.stats.subscriptions_refused == 1
+    assert f"refused the subscription to {topics.door_event(ANY)}" in caplog.text
+    assert topics.door_acl_snapshot("front") not in caplog.text

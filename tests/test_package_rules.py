@@ -16,7 +16,7 @@ ALLOWED = {
     "hub_server": {"hublink"},
 }
 TOPIC_LIKE = re.compile(
-    r"(?:^|/)(?:hubtap|door|kiosk|hub|events)/"
+    r"^(?:hubtap|door|kiosk|hub|events)/"
     r"|/(?:availability|state|event|acl|snapshot|delta|command|result|directory|request|"
     r"response|occupancy|upcoming)(?:/|$)"
 )
@@ -89,5 +89,7 @@ def test_no_topic_string_is_formatted_outside_hublink_topics(package):
 
 def test_the_topic_check_catches_a_hand_made_topic(tmp_path):
     path = tmp_path / "x.py"
-    path.write_text('door = "d1"\nTOPIC = f"hubtap/site/door/{door}/event"\n')
-    assert topic_strings(path)
+    path.write_text(
+        'door = "d1"\nTOPIC = f"hubtap/site/door/{door}/event"\nFOLDER = "/var/lib/hubtap/door"\n'
+    )
+    assert topic_strings(path) == ["hubtap/site/door/", "/event"]
