@@ -13,6 +13,7 @@ from hublink.errors import (
     LinkError,
     MessageError,
     OutboxError,
+    OutboxFull,
     TopicError,
 )
 
@@ -23,5 +24,6 @@ __all__ = [
     "LinkError",
     "MessageError",
     "OutboxError",
+    "OutboxFull",
     "TopicError",
 ]

@@ -68,6 +68,11 @@ class OutboxConfig(Section):
         default="full",
         description="'full' survives power loss; 'normal' only process crashes, and is faster.",
     )
+    max_messages: int = Field(
+        default=1_000_000,
+        ge=1000,
+        description="Most messages kept for the broker; past it new ones are refused, not stored.",
+    )
 
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]

@@ -25,5 +25,9 @@ class OutboxError(HublinkError):
     """The durable outbox could not be opened or written."""
 
 
+class OutboxFull(OutboxError):
+    """The outbox holds its maximum of messages; the new one was not stored."""
+
+
 class BrokerError(HublinkError):
     """The embedded broker could not start or stop."""

@@ -37,7 +37,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from hublink.config import MqttConfig
 from hublink.dedupe import SeenIds
-from hublink.errors import LinkError, MessageError
+from hublink.errors import LinkError, MessageError, OutboxFull
 from hublink.messages import Availability, Message
 from hublink.outbox import Outbox
 from hublink.ratelog import RateLimitedLog
@@ -80,6 +80,7 @@ class LinkStats:
     published: int = 0
     dropped: int = 0
     queued: int = 0
+    outbox_full: int = 0
     outbox_sent: int = 0
     outbox_acked: int = 0
 
@@ -132,6 +133,7 @@ class Link:
         self._seen = SeenIds(dedupe_window)
         self._bad_input_log = RateLimitedLog(log)
         self._connect_log = RateLimitedLog(log)
+        self._outbox_log = RateLimitedLog(log)
         self._subs: list[_Subscription] = []
         self._retained: dict[str, bytes] = {}
         self._cond = threading.Condition()
@@ -213,7 +215,13 @@ class Link:
         if spec.durable:
             if self.outbox is None:
                 raise LinkError(f"{spec.name} is durable: this link needs an outbox to send it")
-            self.outbox.put(topic, payload, retain=spec.retained)
+            try:
+                self.outbox.put(topic, payload, retain=spec.retained)
+            except OutboxFull:
+                with self._cond:
+                    self.stats.outbox_full += 1
+                self._outbox_log.log(logging.ERROR, "outbox full: not storing %s", topic)
+                raise
             with self._cond:
                 self.stats.queued += 1
                 self._outbox_dirty = True

@@ -12,7 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from hublink.errors import OutboxError
+from hublink.errors import OutboxError, OutboxFull
+
+DEFAULT_MAX_MESSAGES = 1_000_000
+"""About 300 MB of door events: weeks of a busy door without a broker."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -38,8 +41,14 @@ class OutboxItem:
 class Outbox:
     """The durable queue; safe to use from several threads."""
 
-    def __init__(self, path: str | Path, synchronous: Literal["normal", "full"] = "full") -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        synchronous: Literal["normal", "full"] = "full",
+        max_messages: int = DEFAULT_MAX_MESSAGES,
+    ) -> None:
         self.path = Path(path)
+        self.max_messages = max_messages
         self._lock = threading.Lock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -49,6 +58,7 @@ class Outbox:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={synchronous.upper()}")
             self._db.execute(_SCHEMA)
+            (self._count,) = self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()
         except (OSError, sqlite3.Error) as err:
             raise OutboxError(f"cannot open outbox {self.path}: {err}") from err
 
@@ -64,8 +74,16 @@ class Outbox:
         return self._db
 
     def put(self, topic: str, payload: bytes, *, retain: bool = False) -> int:
-        """Store a message durably and return its sequence number."""
+        """Store a message durably and return its sequence number.
+
+        Raises :class:`OutboxFull` rather than fill the device's disk.
+        """
         with self._lock:
+            if self._count >= self.max_messages:
+                raise OutboxFull(
+                    f"outbox {self.path} is full ({self._count} messages waiting for the "
+                    "broker); the new message was not stored"
+                )
             try:
                 cursor = self._conn().execute(
                     "INSERT INTO outbox (topic, payload, retain, queued_at) VALUES (?, ?, ?, ?)",
@@ -73,6 +91,7 @@ class Outbox:
                 )
             except sqlite3.Error as err:
                 raise OutboxError(f"cannot write to outbox {self.path}: {err}") from err
+            self._count += 1
         assert cursor.lastrowid is not None
         return cursor.lastrowid
 
@@ -96,12 +115,13 @@ class Outbox:
     def remove_through(self, seq: int) -> None:
         """Forget every message up to and including ``seq`` (the broker has them)."""
         with self._lock:
-            self._conn().execute("DELETE FROM outbox WHERE seq <= ?", (seq,))
+            deleted = self._conn().execute("DELETE FROM outbox WHERE seq <= ?", (seq,)).rowcount
+            self._count -= deleted
 
     def __len__(self) -> int:
         with self._lock:
-            (count,) = self._conn().execute("SELECT COUNT(*) FROM outbox").fetchone()
-        return int(count)
+            self._conn()
+            return int(self._count)
 
     def close(self) -> None:
         """Close the database; safe to call twice."""

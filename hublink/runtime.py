@@ -61,7 +61,11 @@ def run_device(
     setup_logging(config.log_level)
     topics = Topics(config.site.id)
     try:
-        outbox = Outbox(config.data_dir / "outbox.sqlite3", config.outbox.synchronous)
+        outbox = Outbox(
+            config.data_dir / "outbox.sqlite3",
+            config.outbox.synchronous,
+            config.outbox.max_messages,
+        )
     except OutboxError as err:
         print(
             f"{sys.argv[0]}: {err} (set data_dir to a folder this user can write)", file=sys.stderr

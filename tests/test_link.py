@@ -16,7 +16,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from hub_server.demo import free_port
-from hublink.errors import LinkError, MessageError, TopicError
+from hublink.errors import LinkError, MessageError, OutboxFull, TopicError
 from hublink.link import Link, reconnect_delay
 from hublink.messages import (
     AccessEvent,
@@ -403,3 +403,18 @@ def test_publishing_from_many_threads_keeps_packets_whole(broker, topics):
     for door in (f"door{i}" for i in range(threads)):
         versions = [m.to_version for m in received.messages if m.door_id == door]
         assert versions == list(range(1, per_thread + 1))  # each thread's order kept
+
+
+def test_a_full_outbox_is_an_error_to_the_publisher_and_counted(topics, tmp_path):
+    link = Link(
+        mqtt_config(free_port()),
+        topics,
+        client_id="door-front",
+        outbox=Outbox(tmp_path / "o.sqlite3", max_messages=2),
+    )
+    for message in alarms(2):
+        assert link.publish(topics.door_event("front"), message)
+    with pytest.raises(OutboxFull):
+        link.publish(topics.door_event("front"), alarms(1)[0])
+    assert link.stats.outbox_full == 1
+    assert link.stats.queued == 2

@@ -1,6 +1,6 @@
 import pytest
 
-from hublink.errors import OutboxError
+from hublink.errors import OutboxError, OutboxFull
 from hublink.outbox import Outbox
 
 
@@ -46,3 +46,18 @@ def test_an_unusable_path_is_a_clear_error(tmp_path):
     (tmp_path / "file").write_text("")
     with pytest.raises(OutboxError, match="cannot open outbox"):
         Outbox(tmp_path / "file" / "o.sqlite3")
+
+
+def test_a_full_outbox_refuses_new_messages_until_the_broker_takes_some(tmp_path):
+    path = tmp_path / "o.sqlite3"
+    with Outbox(path, max_messages=3) as box:
+        seqs = [box.put("t", b"x") for _ in range(3)]
+        with pytest.raises(OutboxFull, match=r"is full \(3 messages waiting"):
+            box.put("t", b"lost")
+        assert len(box) == 3
+        box.remove_through(seqs[0])
+        box.put("t", b"fits again")
+    with Outbox(path, max_messages=3) as box:  # the count is read back on opening
+        assert len(box) == 3
+        with pytest.raises(OutboxFull):
+            box.put("t", b"x")
