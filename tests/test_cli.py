@@ -127,12 +127,10 @@ def test_demo_starts_the_system_and_ctrl_c_stops_every_process(tmp_path):
     assert f"broker      embedded MQTT broker (amqtt)   127.0.0.1:{port}" in text
     assert "hub server" in text
     assert "hub hub: online" in text
-    pids = [int(word.rstrip(",)")) for word in text.split() if word.rstrip(",)").isdigit()]
     child_pids = [
         int(line.split("(pid ")[1].split(",")[0]) for line in text.splitlines() if "(pid " in line
     ]
-    assert len(child_pids) == 2
-    assert set(child_pids) <= set(pids)
+    assert len(child_pids) == 2  # the broker and the hub server, each its own process
     for pid in child_pids:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
