@@ -15,14 +15,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hub_server.availability import AvailabilityBoard, Device
+from hub_server.errors import HubError
 from hublink.config import MqttConfig
 from hublink.link import Link
 from hublink.runtime import stop_event_on_signals
 from hublink.topics import Topics
 
 SITE_ID = "demo"
+DOOR, DOOR_ID = "door", "front"
+KIOSK, KIOSK_ID = "kiosk", "entrance"
 DEFAULT_PORT = 1883
 START_TIMEOUT_S = 20.0
+
+
+class DemoError(HubError):
+    """The demo cannot start one of its parts."""
 
 
 @dataclass
@@ -66,26 +73,39 @@ def wait_listening(port: int, timeout: float, host: str = "127.0.0.1") -> bool:
     return False
 
 
-def write_hub_config(workdir: Path, port: int) -> Path:
-    """The demo hub's configuration file."""
-    path = workdir / "hub.toml"
-    path.write_text(
-        f'log_level = "INFO"\ndata_dir = "{workdir / "hub"}"\n\n'
+def write_config(
+    workdir: Path, name: str, port: int, device: tuple[str, str] | None = None
+) -> Path:
+    """A demo process's configuration file; ``device`` is its section and id."""
+    path = workdir / f"{name}.toml"
+    text = (
+        f'log_level = "INFO"\ndata_dir = "{workdir / name}"\n\n'
         f'[site]\nid = "{SITE_ID}"\n\n[mqtt]\nhost = "127.0.0.1"\nport = {port}\n'
     )
+    if device is not None:
+        text += f'\n[{device[0]}]\nid = "{device[1]}"\n'
+    path.write_text(text)
     return path
 
 
-def _spawn(workdir: Path, name: str, what: str, where: str, *args: str) -> Part:
+def _spawn(workdir: Path, name: str, what: str, where: str, command: list[str]) -> Part:
     log_path = workdir / f"{name.replace(' ', '-')}.log"
     with log_path.open("wb") as log_file:
-        process = subprocess.Popen(  # noqa: S603  (our own interpreter and module)
-            [sys.executable, "-m", "hub_server", *args],
+        process = subprocess.Popen(  # noqa: S603  (our own interpreter and commands)
+            command,
             stdout=log_file,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C reaches the demo, which stops parts in order
         )
     return Part(name, what, where, process, log_path)
+
+
+def _script(name: str) -> str:
+    """A console script installed beside this interpreter."""
+    path = Path(sys.executable).parent / name
+    if not path.exists():
+        raise DemoError(f"{path} is missing: install hubtap (make demo does)")
+    return str(path)
 
 
 def run_demo(workdir: Path, port: int | None = None) -> int:
@@ -96,53 +116,48 @@ def run_demo(workdir: Path, port: int | None = None) -> int:
         port = DEFAULT_PORT if port_is_free(DEFAULT_PORT) else free_port()
     stop = stop_event_on_signals()
     parts: list[Part] = []
+    hubtap = [sys.executable, "-m", "hub_server"]
     try:
-        parts.append(
-            _spawn(
-                workdir,
-                "broker",
-                "embedded MQTT broker (amqtt)",
-                f"127.0.0.1:{port}",
-                "broker",
-                "--port",
-                str(port),
-            )
-        )
+        broker_command = [*hubtap, "broker", "--port", str(port)]
+        parts.append(_spawn(workdir, "broker", "embedded MQTT broker (amqtt)",
+                            f"127.0.0.1:{port}", broker_command))  # fmt: skip
         if not wait_listening(port, START_TIMEOUT_S):
             return _fail(parts, f"the broker did not start listening on port {port}")
-        hub_config = write_hub_config(workdir, port)
-        parts.append(
-            _spawn(
-                workdir,
-                "hub server",
-                "hubtap server",
-                f"config {hub_config}",
-                "server",
-                "--config",
-                str(hub_config),
-            )
-        )
+        hub = write_config(workdir, "hub", port)
+        parts.append(_spawn(workdir, "hub server", "hubtap server", f"config {hub}",
+                            [*hubtap, "server", "--config", str(hub)]))  # fmt: skip
+        for kind, device_id in ((DOOR, DOOR_ID), (KIOSK, KIOSK_ID)):
+            config = write_config(workdir, kind, port, (kind, device_id))
+            command = [_script(f"hubtap-{kind}"), "--config", str(config)]
+            name = f"{kind} {device_id}"
+            parts.append(_spawn(workdir, name, f"hubtap-{kind}", f"config {config}", command))
         _print_parts(parts, workdir)
         return _watch(parts, port, stop)
+    except DemoError as err:
+        return _fail(parts, str(err))
     finally:
         _stop_parts(parts)
         print("hubtap demo: stopped every process.", flush=True)
 
 
 def _watch(parts: list[Part], port: int, stop: threading.Event) -> int:
-    hub_online = threading.Event()
+    expected = {Device("hub", "hub"), Device(DOOR, DOOR_ID), Device(KIOSK, KIOSK_ID)}
+    online: set[Device] = set()
+    all_online = threading.Event()
 
     def on_change(device: Device, status: str) -> None:
         print(f"  {device.kind} {device.id}: {status}", flush=True)
-        if device.kind == "hub" and status == "online":
-            hub_online.set()
+        (online.add if status == "online" else online.discard)(device)
+        if expected <= online:
+            all_online.set()
 
     board = AvailabilityBoard(on_change)
     monitor = Link(MqttConfig(port=port), Topics(SITE_ID), client_id="hubtap-demo-monitor")
     board.attach(monitor)
     with monitor:
-        if not hub_online.wait(START_TIMEOUT_S) and not stop.is_set():
-            return _fail(parts, "the hub server did not come online")
+        if not all_online.wait(START_TIMEOUT_S) and not stop.is_set():
+            missing = ", ".join(sorted(f"{d.kind} {d.id}" for d in expected - online))
+            return _fail(parts, f"not online: {missing}")
         print("Ready. Press Ctrl-C to stop.", flush=True)
         while not stop.wait(0.5):
             for part in parts:
@@ -162,7 +177,7 @@ def _print_parts(parts: list[Part], workdir: Path) -> None:
     print(f"hubtap demo — site '{SITE_ID}', files in {workdir}", flush=True)
     for part in parts:
         print(
-            f"  {part.name:<11} {part.what:<30} {part.where}  (pid {part.process.pid}, "
+            f"  {part.name:<15} {part.what:<30} {part.where}  (pid {part.process.pid}, "
             f"log {part.log_path.name})",
             flush=True,
         )

@@ -124,17 +124,19 @@ def test_demo_starts_the_system_and_ctrl_c_stops_every_process(tmp_path):
     assert output.wait_for("stopped every process", 5), "".join(output.seen)
     text = "".join(output.seen)
     assert status == 0, text
-    assert f"broker      embedded MQTT broker (amqtt)   127.0.0.1:{port}" in text
+    assert f"broker          embedded MQTT broker (amqtt)   127.0.0.1:{port}" in text
     assert "hub server" in text
     assert "hub hub: online" in text
+    assert "door front: online" in text
+    assert "kiosk entrance: online" in text
     child_pids = [
         int(line.split("(pid ")[1].split(",")[0]) for line in text.splitlines() if "(pid " in line
     ]
-    assert len(child_pids) == 2  # the broker and the hub server, each its own process
+    assert len(child_pids) == 4  # broker, hub server, door, kiosk: each its own process
     for pid in child_pids:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
-    assert (tmp_path / "hub.toml").exists()
+    assert (tmp_path / "door" / "outbox.sqlite3").exists()
 
 
 def test_an_unwritable_data_dir_is_a_clear_error(tmp_path):
