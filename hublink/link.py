@@ -338,6 +338,7 @@ class Link:
                         client.disconnect()
                         break
                     self._client = client
+                    generation = self._generation
                 # paho's own thread does every socket write; a publish from another
                 # thread only queues and wakes it, so packets never interleave.
                 client.loop_start()
@@ -347,11 +348,11 @@ class Link:
                         client.disconnect()
                 client.loop_stop()
                 with self._cond:
-                    was_connected = self._connected.is_set()
+                    had_session = self._generation != generation
                     self._connected.clear()
                     self._client = None
                     self._cond.notify_all()
-                if was_connected:
+                if had_session:  # it worked for a while: start the waits over
                     attempt = 0
             cfg = self.config
             if self._stopping.wait(

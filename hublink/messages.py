@@ -354,6 +354,9 @@ class Codec(Generic[M]):
             raise MessageError(f"{self.name}: missing the schema version field 'v'")
         if not isinstance(version, int) or isinstance(version, bool):
             raise MessageError(f"{self.name}: 'v' must be an integer, got {version!r}")
+        for field in ("id", "ts"):  # defaults are for senders; a received message must carry them
+            if field not in raw:
+                raise MessageError(f"{self.name}: missing the envelope field '{field}'")
         kinds = {kind for kind, _ in self._models}
         kind = raw.get("kind") if kinds != {None} else None
         if kind not in kinds:

@@ -7,7 +7,7 @@ import pytest
 
 from hublink.config import MqttConfig
 from hublink.topics import Topics
-from tests.helpers.brokers import BrokerUnderTest, Embedded, Mosquitto
+from tests.helpers.brokers import BrokerUnderTest, Embedded, EmbeddedProcess, Mosquitto
 
 SITE = "testsite"
 
@@ -37,6 +37,15 @@ def embedded_broker() -> Iterator[Embedded]:
 def broker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BrokerUnderTest]:
     """Each link test runs against real Mosquitto and against the embedded broker."""
     chosen: BrokerUnderTest = Mosquitto(tmp_path) if request.param == "mosquitto" else Embedded()
+    chosen.start()
+    yield chosen
+    chosen.stop()
+
+
+@pytest.fixture(params=["mosquitto", "embedded"])
+def broker_process(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Mosquitto]:
+    """A broker in its own process, which a test can pause (SIGSTOP) and resume."""
+    chosen = Mosquitto(tmp_path) if request.param == "mosquitto" else EmbeddedProcess(tmp_path)
     chosen.start()
     yield chosen
     chosen.stop()

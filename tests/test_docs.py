@@ -39,8 +39,29 @@ def test_every_topic_is_in_the_table_and_no_other():
     assert set(table_rows()) == {spec.pattern for spec in SPECS}
 
 
+DOC_TOPIC_RE = re.compile(
+    r"`((?:hubtap/<site_id>/)?(?:door|kiosk|hub|occupancy|events)(?:/[^`\s]*)?)`"
+)
+
+
+def in_contract(topic: str) -> bool:
+    """A documented topic (full or short, ``+`` for an id) that the contract has."""
+    levels = topic.removeprefix(BASE).split("/")
+    return any(
+        len(levels) == len(spec.levels)
+        and all(
+            doc == want or (doc == "+" and want.startswith("<"))
+            for doc, want in zip(levels, spec.levels, strict=True)
+        )
+        for spec in SPECS
+    )
+
+
 def test_the_docs_name_no_topic_that_does_not_exist():
     assert documented_topics() <= {spec.pattern for spec in SPECS}
+    for doc in [*sorted((ROOT / "docs").glob("*.md")), ROOT / "README.md"]:
+        named = {t for t in DOC_TOPIC_RE.findall(doc.read_text()) if "/" in t.strip("/")}
+        assert {t for t in named if not in_contract(t)} == set(), doc.name
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.name)

@@ -1,13 +1,17 @@
 """The MQTT link against real brokers: Mosquitto and the embedded amqtt broker."""
 
+import itertools
 import json
+import logging
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,6 +20,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from hub_server.demo import free_port
+from hublink import link as link_module
 from hublink.errors import LinkError, MessageError, OutboxFull, TopicError
 from hublink.link import Link, reconnect_delay
 from hublink.messages import (
@@ -63,6 +68,16 @@ def hub_link(
     return link
 
 
+def poll(check: Callable[[], bool], timeout: float = 10.0) -> bool:
+    """Wait until ``check()`` holds; False after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
 def raw_client(port: int) -> mqtt.Client:
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="raw-test")
     client.connect("127.0.0.1", port)
@@ -99,22 +114,29 @@ def test_round_trip_with_ids_from_the_topic(broker, topics, tmp_path):
     assert states.messages[0].lock == "locked"
 
 
-def test_availability_online_then_offline_on_a_clean_stop(broker, topics, tmp_path):
+def statuses(deliveries: list) -> list[str]:
+    return [d.message.status for d in deliveries]
+
+
+def late_status(port: int, topics: Topics, client_id: str) -> tuple[str, bool]:
+    """What a newcomer learns about door 'front' from its retained availability."""
+    late = Collector()
+    with hub_link(port, topics, {topics.door_availability("front"): late}, client_id=client_id):
+        assert late.wait_for(1)
+    return late.deliveries[0].message.status, late.deliveries[0].retained
+
+
+def test_availability_is_retained_online_then_offline_on_a_clean_stop(broker, topics, tmp_path):
     seen = Collector()
-    with hub_link(broker.port, topics) as hub:
-        hub.subscribe(topics.door_availability(ANY), seen)
+    with hub_link(broker.port, topics, {topics.door_availability(ANY): seen}) as hub:
         assert hub.wait_connected(10)
         door = door_link(broker.port, topics, tmp_path).start()
-        assert seen.wait_until(lambda d: [x.message.status for x in d] == ["online"], 10)
+        assert seen.wait_until(lambda d: statuses(d) == ["online"], 10)
+        assert late_status(broker.port, topics, "late-1") == ("online", True)
         door.stop()
         door.stop()  # safe twice
-        assert seen.wait_until(lambda d: [x.message.status for x in d] == ["online", "offline"], 10)
-    late = Collector()
-    with hub_link(broker.port, topics, client_id="late") as hub:  # retained for newcomers
-        hub.subscribe(topics.door_availability(ANY), late)
-        assert late.wait_for(1)
-    assert late.deliveries[0].message.status == "offline"
-    assert late.deliveries[0].retained
+        assert seen.wait_until(lambda d: statuses(d) == ["online", "offline"], 10)
+    assert late_status(broker.port, topics, "late-2") == ("offline", True)
 
 
 def start_publisher(port: int, outbox: Path, count: int, mode: str) -> subprocess.Popen[str]:
@@ -131,34 +153,59 @@ def start_publisher(port: int, outbox: Path, count: int, mode: str) -> subproces
 
 def test_last_will_marks_a_killed_device_offline(broker, topics, tmp_path):
     seen = Collector()
-    with hub_link(broker.port, topics) as hub:
-        hub.subscribe(topics.door_availability(ANY), seen)
+    with hub_link(broker.port, topics, {topics.door_availability(ANY): seen}) as hub:
         assert hub.wait_connected(10)
         process = start_publisher(broker.port, tmp_path / "o.sqlite3", 0, "hold")
-        assert seen.wait_until(lambda d: any(x.message.status == "online" for x in d), 10)
+        assert seen.wait_until(lambda d: "online" in statuses(d), 10)
         os.kill(process.pid, signal.SIGKILL)
         process.wait()
-        assert seen.wait_until(lambda d: d[-1].message.status == "offline", 15)
+        assert seen.wait_until(lambda d: statuses(d)[-1] == "offline", 15)
+    assert late_status(broker.port, topics, "late") == ("offline", True)  # the will is retained
 
 
-def test_sigkill_mid_burst_loses_nothing_the_outbox_accepted(broker, topics, tmp_path):
+def waiting_in(outbox: Path) -> int:
+    """Messages a (dead) process left in its outbox file."""
+    with closing(sqlite3.connect(outbox)) as db:
+        return int(db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
+
+
+def wait_reconnected(link: Link, connects: int, timeout: float = 20) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if link.stats.connects >= connects and link.connected:
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_sigkill_mid_burst_loses_nothing_the_outbox_accepted(broker_process, topics, tmp_path):
+    # The broker is paused, not stopped, to hold back acknowledgements: a broker that
+    # stops drops what it acknowledged but had not yet delivered (amqtt clears its
+    # queue), which is the broker's loss, not the outbox's.
+    broker = broker_process
     outbox = tmp_path / "door.sqlite3"
     received = Collector()
-    with hub_link(broker.port, topics, {topics.door_event(ANY): received}, dedupe=True) as hub:
+    hub = hub_link(broker.port, topics, {topics.door_event(ANY): received}, dedupe=True)
+    with hub:
         assert hub.wait_connected(10)
-        process = start_publisher(broker.port, outbox, 1500, "hold")
+        process = start_publisher(broker.port, outbox, 100_000, "hold")
         assert process.stdout is not None
-        accepted = [process.stdout.readline().strip() for _ in range(500)]
+        accepted = [process.stdout.readline().strip() for _ in range(300)]
+        broker.pause()  # nothing is acknowledged from here on: a backlog builds up
+        accepted += [process.stdout.readline().strip() for _ in range(300)]
         os.kill(process.pid, signal.SIGKILL)
         accepted += process.stdout.read().split()  # printed before it died: accepted too
         process.wait()
-        assert 500 <= len(accepted) < 1500, "the kill must land mid-burst"
+        assert len(accepted) < 100_000, "the kill must land mid-burst"
+        backlog = waiting_in(outbox)
+        assert backlog >= 300, "the kill must leave unacknowledged messages behind"
 
+        broker.resume()
         drain = start_publisher(broker.port, outbox, 0, "drain")
         assert drain.wait(60) == 0
-        ids = {m.id for m in received.messages}
-        assert received.wait_until(lambda d: set(accepted) <= {x.message.id for x in d}, 20), (
-            f"lost {len(set(accepted) - ids)} accepted messages"
+        delivered = lambda: {x.message.id for x in received.deliveries}  # noqa: E731
+        assert received.wait_until(lambda d: set(accepted) <= delivered(), 30), (
+            f"lost {len(set(accepted) - delivered())} of {len(accepted)} accepted messages"
         )
     order = details(received.messages)
     assert order == sorted(order), "delivered out of order"
@@ -201,13 +248,12 @@ def test_outage_with_the_embedded_broker_delivers_everything_once_in_order(tmp_p
     broker = Embedded()
     broker.start()
     received = Collector()
-    slow = {"reconnect_min_s": 2.0, "reconnect_max_s": 2.0}  # the hub resubscribes first
+    slow = {"reconnect_min_s": 3.0, "reconnect_max_s": 3.0}  # the hub resubscribes first
     try:
         with (
-            hub_link(broker.port, topics) as hub,
+            hub_link(broker.port, topics, {topics.door_event(ANY): received}, dedupe=True) as hub,
             door_link(broker.port, topics, tmp_path, mqtt=slow) as door,
         ):
-            hub.subscribe(topics.door_event(ANY), received, dedupe=True)
             assert hub.wait_connected(10)
             assert door.wait_connected(10)
             broker.stop()
@@ -215,9 +261,10 @@ def test_outage_with_the_embedded_broker_delivers_everything_once_in_order(tmp_p
                 assert door.publish(topics.door_event("front"), message)
             assert not door.connected
             broker.start()
+            assert wait_reconnected(hub, 2)
+            assert not door.connected, "premise: the hub must be subscribed before the door drains"
             assert received.wait_for(300, 30)
-            time.sleep(0.3)
-            assert hub.stats.connects == 2
+            time.sleep(0.3)  # room for a stray duplicate to show up
             assert door.stats.connects == 2
     finally:
         broker.stop()
@@ -256,7 +303,9 @@ def test_malformed_payloads_are_counted_while_good_messages_flow(broker, topics,
     assert details(received.messages) == list(range(len(bad_payloads)))
 
 
-def test_a_failing_handler_is_counted_and_the_loop_survives(broker, topics, tmp_path):
+def test_a_failing_handler_is_counted_logged_and_the_loop_survives(
+    broker, topics, tmp_path, caplog
+):
     received = Collector()
 
     def explode(delivery):
@@ -265,7 +314,8 @@ def test_a_failing_handler_is_counted_and_the_loop_survives(broker, topics, tmp_
         received(delivery)
 
     hub = hub_link(broker.port, topics, {topics.door_event(ANY): explode})
-    with hub, door_link(broker.port, topics, tmp_path) as door:
+    door = door_link(broker.port, topics, tmp_path)
+    with caplog.at_level(logging.ERROR, logger="hublink.link"), hub, door:
         assert hub.wait_connected(10)
         assert door.wait_connected(10)
         for message in alarms(10):
@@ -273,32 +323,44 @@ def test_a_failing_handler_is_counted_and_the_loop_survives(broker, topics, tmp_
         assert received.wait_for(5)
     assert details(received.messages) == [1, 3, 5, 7, 9]
     assert hub.stats.handler_errors == 5
+    assert caplog.text.count("handler for hubtap/testsite/door/+/event failed") == 5
+    assert "RuntimeError: handler bug" in caplog.text
 
 
 def test_duplicates_are_dropped_where_asked(broker, topics):
     deduped, everything = Collector(), Collector()
     message = AlarmEvent(alarm="tamper", active=True)
     payload = message.model_dump_json().encode()
-    with hub_link(broker.port, topics, {topics.door_event("front"): deduped}, dedupe=True) as hub:
+    front = topics.door_event("front")
+    with hub_link(broker.port, topics, {front: deduped}, dedupe=True) as hub:
         assert hub.wait_connected(10)
-        other = hub_link(
-            broker.port, topics, {topics.door_event("front"): everything}, client_id="all"
-        )
-        with other:
+        with hub_link(broker.port, topics, {front: everything}, client_id="all") as other:
             assert other.wait_connected(10)
             raw = raw_client(broker.port)
             for _ in range(3):
-                raw.publish(topics.door_event("front"), payload, qos=1).wait_for_publish(5)
+                raw.publish(front, payload, qos=1).wait_for_publish(5)
             raw.loop_stop()
             raw.disconnect()
             assert everything.wait_for(3)
+            assert poll(lambda: hub.stats.received == 3)
     assert len(deduped.deliveries) == 1
     assert hub.stats.duplicates == 2
 
 
-def test_subscriptions_and_retained_state_come_back_after_a_broker_restart(
-    broker, topics, tmp_path
-):
+def test_subscriptions_come_back_after_a_broker_restart(broker, topics, tmp_path):
+    states = Collector()
+    with hub_link(broker.port, topics, {topics.door_state(ANY): states}) as hub:
+        assert hub.wait_connected(10)
+        broker.stop()
+        broker.start()  # a broker that forgot every session and subscription
+        assert wait_reconnected(hub, 2)
+        with door_link(broker.port, topics, tmp_path) as door:
+            assert door.wait_connected(10)
+            door.publish(topics.door_state("front"), DoorState(lock="locked", acl_version=1))
+            assert states.wait_for(1, 15)
+
+
+def test_retained_state_comes_back_after_a_broker_restart(broker, topics, tmp_path):
     states = Collector()
     state = DoorState(lock="locked", acl_version=4)
     with door_link(broker.port, topics, tmp_path) as door:
@@ -306,16 +368,14 @@ def test_subscriptions_and_retained_state_come_back_after_a_broker_restart(
         door.publish(topics.door_state("front"), state)
         broker.stop()  # neither broker keeps retained messages across this restart
         broker.start()
-        with hub_link(broker.port, topics) as hub:
-            hub.subscribe(topics.door_state(ANY), states)
+        with hub_link(broker.port, topics, {topics.door_state(ANY): states}) as hub:
             assert states.wait_for(1, 15)  # the door re-sent its last retained state
             assert hub.stats.connects == 1
         door.publish(topics.door_state("front"), DoorState(lock="unlocked", acl_version=4))
         broker.stop()
         broker.start()
-        with hub_link(broker.port, topics, client_id="hub-2") as hub:
-            later = Collector()
-            hub.subscribe(topics.door_state(ANY), later)
+        later = Collector()
+        with hub_link(broker.port, topics, {topics.door_state(ANY): later}, client_id="hub-2"):
             assert later.wait_for(1, 15)
     assert states.messages[0] == state
     assert later.messages[0].lock == "unlocked"  # the latest value, not the first
@@ -336,22 +396,27 @@ def test_the_contract_is_enforced_on_publish(embedded_broker, topics, tmp_path):
 
 
 def test_while_disconnected_state_waits_and_other_messages_are_dropped(topics, tmp_path):
-    door = door_link(free_port(), topics, tmp_path).start()  # nothing listens there
-    hub = hub_link(free_port(), topics).start()
+    port = free_port()
+    door = door_link(port, topics, tmp_path).start()  # nothing listens there yet
+    hub = hub_link(port, topics, client_id="commander").start()
+    states = Collector()
+    broker = Embedded(port)
     try:
-        time.sleep(0.3)
-        assert not door.connected
-        assert not hub.connected
+        assert poll(lambda: door.stats.connect_failures >= 1)
         state = DoorState(lock="locked", acl_version=0)
         assert door.publish(topics.door_state("front"), state) is False  # kept for later
         assert door.stats.dropped == 0
         command = DoorCommand(action="unlock", expires_at=datetime.now(UTC), issued_by="hub")
         assert hub.publish(topics.door_command("front"), command) is False
         assert hub.stats.dropped == 1
-        assert door.stats.connect_failures >= 1
+        broker.start()
+        with hub_link(port, topics, {topics.door_state(ANY): states}, client_id="late"):
+            assert states.wait_for(1, 15)  # sent once the broker appeared
+        assert states.messages[0] == state
     finally:
         door.stop()
         hub.stop()
+        broker.stop()
 
 
 def test_tls_problems_are_reported_before_connecting(topics, tmp_path):
@@ -370,6 +435,35 @@ def test_reconnect_waits_grow_to_the_limit_with_jitter(attempt, ceiling):
     assert max(waits) <= ceiling
     if ceiling > 0.5:  # spread across the range, not one fixed value
         assert max(waits) - min(waits) > (ceiling - 0.5) * 0.5
+
+
+def test_the_link_waits_between_attempts_and_starts_over_after_a_connection(
+    topics, tmp_path, monkeypatch
+):
+    calls: list[tuple[int, float]] = []
+
+    def recording_delay(attempt: int, shortest: float, longest: float) -> float:
+        calls.append((attempt, time.monotonic()))
+        return 0.15
+
+    monkeypatch.setattr(link_module, "reconnect_delay", recording_delay)
+    broker = Embedded()  # not started yet: the link's first attempts fail
+    link = hub_link(broker.port, topics).start()
+    try:
+        assert poll(lambda: len(calls) >= 4)
+        broker.start()
+        assert link.wait_connected(10)
+        failed_attempts = [attempt for attempt, _ in calls]
+        assert failed_attempts[:4] == [0, 1, 2, 3]  # growing while it fails
+        gaps = [later - earlier for (_, earlier), (_, later) in itertools.pairwise(calls)]
+        assert min(gaps) >= 0.14  # it really waited the delay it was given
+        before = len(calls)
+        broker.stop()  # the connection is lost: the next wait starts from attempt 0
+        assert poll(lambda: len(calls) > before)
+        assert calls[before][0] == 0
+    finally:
+        link.stop()
+        broker.stop()
 
 
 def test_publishing_from_many_threads_keeps_packets_whole(broker, topics):

@@ -67,7 +67,7 @@ def topic_strings(path: Path) -> list[str]:
         and isinstance(node.body[0], ast.Expr)
         and isinstance(node.body[0].value, ast.Constant)
     }
-    return [
+    found = [
         node.value
         for node in ast.walk(tree)
         if isinstance(node, ast.Constant)
@@ -75,6 +75,16 @@ def topic_strings(path: Path) -> list[str]:
         and id(node) not in docstrings
         and TOPIC_LIKE.search(node.value)
     ]
+    found += [  # "/".join(...): paths use pathlib, so this can only be a topic
+        ast.unparse(node)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "join"
+        and isinstance(node.func.value, ast.Constant)
+        and node.func.value.value == "/"
+    ]
+    return found
 
 
 @pytest.mark.parametrize("package", sorted(ALLOWED))
@@ -93,3 +103,5 @@ def test_the_topic_check_catches_a_hand_made_topic(tmp_path):
         'door = "d1"\nTOPIC = f"hubtap/site/door/{door}/event"\nFOLDER = "/var/lib/hubtap/door"\n'
     )
     assert topic_strings(path) == ["hubtap/site/door/", "/event"]
+    path.write_text('TOPIC = "/".join(("hub" + "tap", site, "door", door_id, "ev" + "ent"))\n')
+    assert topic_strings(path) == ["'/'.join(('hub' + 'tap', site, 'door', door_id, 'ev' + 'ent'))"]

@@ -6,8 +6,10 @@ started again on the same port to simulate an outage.
 
 import getpass
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Protocol
@@ -29,15 +31,21 @@ class Mosquitto:
     """A real Mosquitto with a generated config file, on loopback."""
 
     def __init__(
-        self, workdir: Path, *, persistence: bool = False, extra: tuple[str, ...] = ()
+        self,
+        workdir: Path,
+        *,
+        persistence: bool = False,
+        extra: tuple[str, ...] = (),
+        port: int | None = None,
     ) -> None:
-        self.port = free_port()
+        self.port = port or free_port()
         self.workdir = workdir
         self.config_path = workdir / "mosquitto.conf"
         lines = [
             f"listener {self.port} 127.0.0.1",
             f"user {getpass.getuser()}",  # as root it would switch to 'mosquitto' and lose tmp_path
             *(extra or ("allow_anonymous true",)),
+            "max_queued_messages 100000",  # what docs/protocol.md asks of a hubtap broker
             f"persistence {'true' if persistence else 'false'}",
             f"persistence_location {workdir}/",
             "log_dest stderr",
@@ -57,18 +65,25 @@ class Mosquitto:
             raise RuntimeError(f"mosquitto did not listen on {self.port}")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(10)
+        _end(self.process)
         self.process = None
         _wait_closed(self.port)
+
+    def pause(self) -> None:
+        """Freeze the broker (SIGSTOP): connections stay open, nothing is answered."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
 
 
 class Embedded:
     """The embedded amqtt broker, restartable on the same port."""
 
-    def __init__(self) -> None:
-        self.port = free_port()
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
         self.broker: EmbeddedBroker | None = None
 
     def start(self) -> None:
@@ -79,6 +94,31 @@ class Embedded:
             self.broker.stop()
         self.broker = None
         _wait_closed(self.port)
+
+
+class EmbeddedProcess(Mosquitto):
+    """The embedded broker as its own process (``hubtap broker``), as the demo runs it."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self.workdir = workdir
+        self.process = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "hub_server", "broker", "--port", str(self.port)],
+            stdout=(self.workdir / "broker.log").open("ab"),
+            stderr=subprocess.STDOUT,
+        )
+        if not wait_listening(self.port, 10):
+            raise RuntimeError(f"the embedded broker did not listen on {self.port}")
+
+
+def _end(process: subprocess.Popen[bytes] | None) -> None:
+    if process is not None and process.poll() is None:
+        process.send_signal(signal.SIGCONT)  # a paused process cannot act on SIGTERM
+        process.terminate()
+        process.wait(10)
 
 
 def _wait_closed(port: int, timeout: float = 10.0) -> None:
