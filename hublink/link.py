@@ -38,7 +38,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from hublink.config import MqttConfig
 from hublink.dedupe import SeenIds
 from hublink.errors import LinkError, MessageError, OutboxFull
-from hublink.messages import Availability, Message
+from hublink.messages import AVAILABILITY, Availability, Message
 from hublink.outbox import Outbox
 from hublink.ratelog import RateLimitedLog
 from hublink.topics import TopicMatch, Topics, TopicSpec
@@ -279,7 +279,7 @@ class Link:
         return spec
 
     def _availability(self, status: Literal["online", "offline"]) -> bytes:
-        return Availability(status=status).model_dump_json().encode()
+        return AVAILABILITY.encode(Availability(status=status))
 
     def _new_client(self) -> mqtt.Client:
         cfg = self.config
@@ -544,15 +544,17 @@ class Link:
             return
         items = self.outbox.peek(after=state.handed, limit=room)
         state.caught_up = len(items) < room
+        sent = 0
         for item in items:
             info = client.publish(item.topic, item.payload, qos=1, retain=item.retain)
             if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
                 state.caught_up = False  # the next connection starts again from the oldest
-                return
+                break
             state.inflight.append((info, item.seq))
             state.handed = item.seq
+            sent += 1
         with self._cond:
-            self.stats.outbox_sent += len(items)
+            self.stats.outbox_sent += sent
 
 
 def reconnect_delay(attempt: int, shortest: float, longest: float) -> float:

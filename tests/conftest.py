@@ -7,7 +7,13 @@ import pytest
 
 from hublink.config import MqttConfig
 from hublink.topics import Topics
-from tests.helpers.brokers import BrokerUnderTest, Embedded, EmbeddedProcess, Mosquitto
+from tests.helpers.brokers import (
+    BrokerProcess,
+    BrokerUnderTest,
+    Embedded,
+    EmbeddedProcess,
+    Mosquitto,
+)
 
 SITE = "testsite"
 
@@ -43,9 +49,11 @@ def broker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BrokerUnd
 
 
 @pytest.fixture(params=["mosquitto", "embedded"])
-def broker_process(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Mosquitto]:
+def broker_process(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BrokerProcess]:
     """A broker in its own process, which a test can pause (SIGSTOP) and resume."""
-    chosen = Mosquitto(tmp_path) if request.param == "mosquitto" else EmbeddedProcess(tmp_path)
+    chosen: BrokerProcess = (
+        Mosquitto(tmp_path) if request.param == "mosquitto" else EmbeddedProcess(tmp_path)
+    )
     chosen.start()
     yield chosen
     chosen.stop()

@@ -8,6 +8,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -28,9 +29,12 @@ class Output:
         self.seen: list[str] = []
         assert process.stdout is not None
         stream = process.stdout
-        threading.Thread(
-            target=lambda: [self.lines.put(line) for line in stream], daemon=True
-        ).start()
+        threading.Thread(target=self._read, args=(stream,), daemon=True).start()
+
+    def _read(self, stream: IO[str]) -> None:
+        with stream:  # closed at end of output
+            for line in stream:
+                self.lines.put(line)
 
     def wait_for(self, text: str, timeout: float = 30.0) -> bool:
         deadline = time.monotonic() + timeout

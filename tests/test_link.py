@@ -158,7 +158,7 @@ def test_last_will_marks_a_killed_device_offline(broker, topics, tmp_path):
         process = start_publisher(broker.port, tmp_path / "o.sqlite3", 0, "hold")
         assert seen.wait_until(lambda d: "online" in statuses(d), 10)
         os.kill(process.pid, signal.SIGKILL)
-        process.wait()
+        process.communicate()  # reaps it and closes its pipe
         assert seen.wait_until(lambda d: statuses(d)[-1] == "offline", 15)
     assert late_status(broker.port, topics, "late") == ("offline", True)  # the will is retained
 
@@ -169,13 +169,8 @@ def waiting_in(outbox: Path) -> int:
         return int(db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
 
 
-def wait_reconnected(link: Link, connects: int, timeout: float = 20) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if link.stats.connects >= connects and link.connected:
-            return True
-        time.sleep(0.02)
-    return False
+def wait_reconnected(link: Link, connects: int) -> bool:
+    return poll(lambda: link.stats.connects >= connects and link.connected, 20)
 
 
 def test_sigkill_mid_burst_loses_nothing_the_outbox_accepted(broker_process, topics, tmp_path):
@@ -194,15 +189,16 @@ def test_sigkill_mid_burst_loses_nothing_the_outbox_accepted(broker_process, top
         broker.pause()  # nothing is acknowledged from here on: a backlog builds up
         accepted += [process.stdout.readline().strip() for _ in range(300)]
         os.kill(process.pid, signal.SIGKILL)
-        accepted += process.stdout.read().split()  # printed before it died: accepted too
-        process.wait()
+        printed_before_dying, _ = process.communicate()
+        accepted += printed_before_dying.split()  # accepted too
         assert len(accepted) < 100_000, "the kill must land mid-burst"
         backlog = waiting_in(outbox)
         assert backlog >= 300, "the kill must leave unacknowledged messages behind"
 
         broker.resume()
         drain = start_publisher(broker.port, outbox, 0, "drain")
-        assert drain.wait(60) == 0
+        drain.communicate(timeout=60)
+        assert drain.returncode == 0
         delivered = lambda: {x.message.id for x in received.deliveries}  # noqa: E731
         assert received.wait_until(lambda d: set(accepted) <= delivered(), 30), (
             f"lost {len(set(accepted) - delivered())} of {len(accepted)} accepted messages"
@@ -229,10 +225,7 @@ def test_outage_with_mosquitto_delivers_everything_once_in_order(tmp_path, topic
             assert door.outbox is not None
             assert len(door.outbox) == 300
             broker.start()
-            deadline = time.monotonic() + 20
-            while len(door.outbox) and time.monotonic() < deadline:
-                time.sleep(0.05)
-            assert len(door.outbox) == 0
+            assert poll(lambda: len(door.outbox) == 0, 20)
             assert door.stats.outbox_acked == 300
         hub = hub_link(broker.port, topics, clean_session=False)  # the hub comes back
         hub.subscribe(topics.door_event(ANY), received, dedupe=True)
@@ -296,9 +289,7 @@ def test_malformed_payloads_are_counted_while_good_messages_flow(broker, topics,
         finally:
             raw.loop_stop()
             raw.disconnect()
-        deadline = time.monotonic() + 5
-        while hub.stats.rejected < len(bad_payloads) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        poll(lambda: hub.stats.rejected >= len(bad_payloads), 5)
     assert hub.stats.rejected == len(bad_payloads)
     assert details(received.messages) == list(range(len(bad_payloads)))
 

@@ -27,7 +27,41 @@ class BrokerUnderTest(Protocol):
     def stop(self) -> None: ...
 
 
-class Mosquitto:
+class BrokerProcess:
+    """A broker in its own process: started, paused (SIGSTOP), resumed and stopped."""
+
+    port: int
+    workdir: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        with (self.workdir / f"{type(self).__name__.lower()}.log").open("ab") as log:
+            self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT)
+        if not wait_listening(self.port, 10):
+            raise RuntimeError(f"{type(self).__name__} did not listen on {self.port}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGCONT)  # a paused process cannot act on SIGTERM
+            self.process.terminate()
+            self.process.wait(10)
+        self.process = None
+        _wait_closed(self.port)
+
+    def pause(self) -> None:
+        """Freeze the broker: connections stay open, nothing is answered."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
+
+
+class Mosquitto(BrokerProcess):
     """A real Mosquitto with a generated config file, on loopback."""
 
     def __init__(
@@ -53,30 +87,20 @@ class Mosquitto:
             "log_type warning",
         ]
         self.config_path.write_text("\n".join(lines) + "\n")
-        self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [MOSQUITTO, "-c", str(self.config_path)],
-            stdout=subprocess.DEVNULL,
-            stderr=(self.workdir / "mosquitto.log").open("ab"),
-        )
-        if not wait_listening(self.port, 10):
-            raise RuntimeError(f"mosquitto did not listen on {self.port}")
+    def command(self) -> list[str]:
+        return [MOSQUITTO, "-c", str(self.config_path)]
 
-    def stop(self) -> None:
-        _end(self.process)
-        self.process = None
-        _wait_closed(self.port)
 
-    def pause(self) -> None:
-        """Freeze the broker (SIGSTOP): connections stay open, nothing is answered."""
-        assert self.process is not None
-        self.process.send_signal(signal.SIGSTOP)
+class EmbeddedProcess(BrokerProcess):
+    """The embedded broker as its own process (``hubtap broker``), as the demo runs it."""
 
-    def resume(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGCONT)
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self.workdir = workdir
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "hub_server", "broker", "--port", str(self.port)]
 
 
 class Embedded:
@@ -94,31 +118,6 @@ class Embedded:
             self.broker.stop()
         self.broker = None
         _wait_closed(self.port)
-
-
-class EmbeddedProcess(Mosquitto):
-    """The embedded broker as its own process (``hubtap broker``), as the demo runs it."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.port = free_port()
-        self.workdir = workdir
-        self.process = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "hub_server", "broker", "--port", str(self.port)],
-            stdout=(self.workdir / "broker.log").open("ab"),
-            stderr=subprocess.STDOUT,
-        )
-        if not wait_listening(self.port, 10):
-            raise RuntimeError(f"the embedded broker did not listen on {self.port}")
-
-
-def _end(process: subprocess.Popen[bytes] | None) -> None:
-    if process is not None and process.poll() is None:
-        process.send_signal(signal.SIGCONT)  # a paused process cannot act on SIGTERM
-        process.terminate()
-        process.wait(10)
 
 
 def _wait_closed(port: int, timeout: float = 10.0) -> None:
