@@ -14,7 +14,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
@@ -166,37 +166,89 @@ def _set(data: dict[str, Any], key: tuple[str, ...], value: Any, env_name: str) 
 def _describe(
     model: type[BaseModel], error: Any, origins: Mapping[tuple[str, ...], str], source: str
 ) -> str:
-    loc = tuple(str(part) for part in error["loc"])
+    loc, section, choices = _resolve(model, tuple(str(part) for part in error["loc"]))
+    kind = error["type"]
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        field_name = error["ctx"]["discriminator"].strip("'")
+        loc = (*loc, field_name)
     dotted = ".".join(loc) or "(top level)"
     origin = _origin(loc, origins, source)
-    if error["type"] == "extra_forbidden":
-        return f"{dotted} ({origin}): unknown key"
-    if error["type"] == "missing":
-        section = _section_model(model, loc)
-        if section is None:
-            return f"{dotted} ({origin}): required key is missing"
-        needed = ", ".join(
-            f"{dotted}.{name}"
-            for name, field in section.model_fields.items()
-            if field.is_required()
-        )
+    if kind == "missing" and (choices or section is not None):
+        needed = f"kind: {choices}" if choices else _required_keys(dotted, section)
         return f"[{dotted}] ({origin}): required section is missing (it needs {needed})"
-    shown = "" if _SECRET_KEY_RE.search(dotted) else f" (got {error.get('input')!r})"
-    return f"{dotted} ({origin}): {error['msg']}{shown}"
+    if kind == "extra_forbidden":
+        problem = "unknown key"
+    elif kind == "union_tag_invalid":
+        problem = f"unknown {dotted} {error['ctx']['tag']!r} (expected one of {choices})"
+    elif kind == "union_tag_not_found":
+        problem = f"required key is missing (one of {choices})"
+    elif kind == "missing":
+        problem = "required key is missing"
+    else:
+        value = error.get("input")
+        secret = _SECRET_KEY_RE.search(dotted) or isinstance(value, Mapping)
+        problem = error["msg"] + ("" if secret else f" (got {value!r})")
+    return f"{dotted} ({origin}): {problem}"
 
 
-def _section_model(model: type[BaseModel], loc: tuple[str, ...]) -> type[BaseModel] | None:
-    """The model a dotted location names, if it is a section rather than a value."""
+def _required_keys(dotted: str, section: Any) -> str:
+    return ", ".join(
+        f"{dotted}.{name}" for name, field in section.model_fields.items() if field.is_required()
+    )
+
+
+def _resolve(
+    model: type[BaseModel], loc: tuple[str, ...]
+) -> tuple[tuple[str, ...], type[BaseModel] | None, str]:
+    """``loc`` as the user wrote it, the section model it names, and union choices.
+
+    Pydantic puts the chosen variant's tag into locations inside a
+    discriminated union (``reader.nfc.path``); the file says ``reader.path``.
+    """
+    clean: list[str] = []
     current: Any = model
-    for part in loc:
+    choices = ""
+    parts = list(loc)
+    while parts:
+        part = parts.pop(0)
+        clean.append(part)
+        choices = ""
         if not (isinstance(current, type) and issubclass(current, BaseModel)):
-            return None
+            current = None
+            continue
         field = current.model_fields.get(part)
         if field is None:
-            return None
+            current = None
+            continue
         current = field.annotation
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        return current
+        variants = _variants(field)
+        if variants:
+            choices = ", ".join(repr(tag) for tag in variants)
+            if parts and parts[0] in variants:
+                current = variants[parts.pop(0)]
+        elif _optional_model(current) is not None:
+            current = _optional_model(current)
+    section = current if isinstance(current, type) and issubclass(current, BaseModel) else None
+    return tuple(clean), section, choices
+
+
+def _variants(field: Any) -> dict[str, type[BaseModel]]:
+    """Tag -> model for a discriminated-union field; empty for any other field."""
+    if not isinstance(field.discriminator, str):
+        return {}
+    found: dict[str, type[BaseModel]] = {}
+    for member in get_args(field.annotation):
+        if isinstance(member, type) and issubclass(member, BaseModel):
+            for tag in get_args(member.model_fields[field.discriminator].annotation):
+                found[str(tag)] = member
+    return found
+
+
+def _optional_model(annotation: Any) -> type[BaseModel] | None:
+    """``M`` for an ``M | None`` annotation."""
+    members = [m for m in get_args(annotation) if m is not type(None)]
+    if len(members) == 1 and isinstance(members[0], type) and issubclass(members[0], BaseModel):
+        return members[0]
     return None
 
 

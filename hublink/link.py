@@ -23,7 +23,6 @@ socket write happens there and packets from several threads never interleave.
 """
 
 import logging
-import random
 import ssl
 import threading
 from collections import deque
@@ -35,6 +34,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
+from hublink.backoff import reconnect_delay
 from hublink.config import MqttConfig
 from hublink.dedupe import SeenIds
 from hublink.errors import LinkError, MessageError, OutboxFull
@@ -555,16 +555,6 @@ class Link:
             sent += 1
         with self._cond:
             self.stats.outbox_sent += sent
-
-
-def reconnect_delay(attempt: int, shortest: float, longest: float) -> float:
-    """Seconds to wait before reconnect ``attempt`` (0 first): exponential, full jitter.
-
-    The ceiling doubles from ``shortest`` up to ``longest``; the wait is drawn
-    uniformly below it, so a fleet of doors does not reconnect in lockstep.
-    """
-    ceiling = min(longest, shortest * 2 ** min(attempt, 30))
-    return random.uniform(shortest, max(ceiling, shortest))
 
 
 def _check(rc: MQTTErrorCode | int, what: str) -> None:

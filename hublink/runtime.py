@@ -55,9 +55,15 @@ def serve(link: Link, stop: threading.Event) -> None:
 
 
 def run_device(
-    config: ServiceConfig, client_id: str, availability: Callable[[Topics], str]
+    config: ServiceConfig,
+    client_id: str,
+    availability: Callable[[Topics], str],
+    stop: threading.Event | None = None,
 ) -> None:
-    """Connect a device with its durable outbox and availability until SIGINT or SIGTERM."""
+    """Connect a device with its durable outbox and availability until ``stop``.
+
+    Without ``stop``, SIGINT and SIGTERM stop it.
+    """
     setup_logging(config.log_level)
     topics = Topics(config.site.id)
     try:
@@ -79,4 +85,4 @@ def run_device(
             availability_topic=availability(topics),
             outbox=outbox,
         )
-        serve(link, stop_event_on_signals())
+        serve(link, stop or stop_event_on_signals())

@@ -21,8 +21,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from hub_server.demo import free_port
 from hublink import link as link_module
+from hublink.backoff import reconnect_delay
 from hublink.errors import LinkError, MessageError, OutboxFull, TopicError
-from hublink.link import Link, reconnect_delay
+from hublink.link import Link
 from hublink.messages import (
     AccessEvent,
     AclDelta,
@@ -37,6 +38,7 @@ from hublink.topics import ANY, Topics
 from tests.conftest import mqtt_config
 from tests.helpers.brokers import Embedded, Mosquitto
 from tests.helpers.collect import Collector
+from tests.helpers.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 HASH = "cd" * 32
@@ -66,16 +68,6 @@ def hub_link(
     for topic_filter, handler in (subscribe or {}).items():
         link.subscribe(topic_filter, handler, dedupe=dedupe)
     return link
-
-
-def poll(check: Callable[[], bool], timeout: float = 10.0) -> bool:
-    """Wait until ``check()`` holds; False after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
 
 
 def raw_client(port: int) -> mqtt.Client:
@@ -170,7 +162,7 @@ def waiting_in(outbox: Path) -> int:
 
 
 def wait_reconnected(link: Link, connects: int) -> bool:
-    return poll(lambda: link.stats.connects >= connects and link.connected, 20)
+    return wait_until(lambda: link.stats.connects >= connects and link.connected, 20)
 
 
 def test_sigkill_mid_burst_loses_nothing_the_outbox_accepted(broker_process, topics, tmp_path):
@@ -225,7 +217,7 @@ def test_outage_with_mosquitto_delivers_everything_once_in_order(tmp_path, topic
             assert door.outbox is not None
             assert len(door.outbox) == 300
             broker.start()
-            assert poll(lambda: len(door.outbox) == 0, 20)
+            assert wait_until(lambda: len(door.outbox) == 0, 20)
             assert door.stats.outbox_acked == 300
         hub = hub_link(broker.port, topics, clean_session=False)  # the hub comes back
         hub.subscribe(topics.door_event(ANY), received, dedupe=True)
@@ -289,7 +281,7 @@ def test_malformed_payloads_are_counted_while_good_messages_flow(broker, topics,
         finally:
             raw.loop_stop()
             raw.disconnect()
-        poll(lambda: hub.stats.rejected >= len(bad_payloads), 5)
+        wait_until(lambda: hub.stats.rejected >= len(bad_payloads), 5)
     assert hub.stats.rejected == len(bad_payloads)
     assert details(received.messages) == list(range(len(bad_payloads)))
 
@@ -333,7 +325,7 @@ def test_duplicates_are_dropped_where_asked(broker, topics):
             raw.loop_stop()
             raw.disconnect()
             assert everything.wait_for(3)
-            assert poll(lambda: hub.stats.received == 3)
+            assert wait_until(lambda: hub.stats.received == 3)
     assert len(deduped.deliveries) == 1
     assert hub.stats.duplicates == 2
 
@@ -393,7 +385,7 @@ def test_while_disconnected_state_waits_and_other_messages_are_dropped(topics, t
     states = Collector()
     broker = Embedded(port)
     try:
-        assert poll(lambda: door.stats.connect_failures >= 1)
+        assert wait_until(lambda: door.stats.connect_failures >= 1)
         state = DoorState(lock="locked", acl_version=0)
         assert door.publish(topics.door_state("front"), state) is False  # kept for later
         assert door.stats.dropped == 0
@@ -441,7 +433,7 @@ def test_the_link_waits_between_attempts_and_starts_over_after_a_connection(
     broker = Embedded()  # not started yet: the link's first attempts fail
     link = hub_link(broker.port, topics).start()
     try:
-        assert poll(lambda: len(calls) >= 4)
+        assert wait_until(lambda: len(calls) >= 4)
         broker.start()
         assert link.wait_connected(10)
         failed_attempts = [attempt for attempt, _ in calls]
@@ -450,7 +442,7 @@ def test_the_link_waits_between_attempts_and_starts_over_after_a_connection(
         assert min(gaps) >= 0.14  # it really waited the delay it was given
         before = len(calls)
         broker.stop()  # the connection is lost: the next wait starts from attempt 0
-        assert poll(lambda: len(calls) > before)
+        assert wait_until(lambda: len(calls) > before)
         assert calls[before][0] == 0
     finally:
         link.stop()

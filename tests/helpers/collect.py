@@ -1,4 +1,4 @@
-"""A handler that records what a link delivers, and waits for it."""
+"""A handler that records what it is given (link deliveries, card taps), and waits for it."""
 
 import threading
 import time
@@ -19,6 +19,12 @@ class Collector:
         with self._cond:
             self.deliveries.append(delivery)
             self._cond.notify_all()
+
+    @property
+    def items(self) -> list[Any]:
+        """Everything recorded so far (a copy)."""
+        with self._cond:
+            return list(self.deliveries)
 
     @property
     def messages(self) -> list[Any]:
