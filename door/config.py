@@ -4,6 +4,7 @@ from pathlib import Path
 
 from pydantic import Field
 
+from hardware.config import DoorHardwareConfig
 from hublink.config import Section, ServiceConfig
 from hublink.messages import EntityId
 
@@ -14,8 +15,8 @@ class DoorSection(Section):
     id: EntityId = Field(description="Door id, as registered on the hub.")
 
 
-class DoorConfig(ServiceConfig):
-    """Everything ``hubtap-door`` reads."""
+class DoorConfig(ServiceConfig, DoorHardwareConfig):
+    """Everything ``hubtap-door`` reads: service keys plus the door's hardware."""
 
     data_dir: Path = Field(
         default=Path("/var/lib/hubtap/door"), description="Folder for the door's own files."

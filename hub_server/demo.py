@@ -43,9 +43,9 @@ class Part:
     log_path: Path
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket() as sock:
+def free_port(host: str = "127.0.0.1", kind: socket.SocketKind = socket.SOCK_STREAM) -> int:
+    """A TCP (or, with ``kind=SOCK_DGRAM``, UDP) port nothing uses right now."""
+    with socket.socket(socket.AF_INET, kind) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
 
@@ -74,7 +74,7 @@ def wait_listening(port: int, timeout: float, host: str = "127.0.0.1") -> bool:
 
 
 def write_config(
-    workdir: Path, name: str, port: int, device: tuple[str, str] | None = None
+    workdir: Path, name: str, port: int, device: tuple[str, str] | None = None, extra: str = ""
 ) -> Path:
     """A demo process's configuration file; ``device`` is its section and id."""
     path = workdir / f"{name}.toml"
@@ -84,8 +84,19 @@ def write_config(
     )
     if device is not None:
         text += f'\n[{device[0]}]\nid = "{device[1]}"\n'
-    path.write_text(text)
+    path.write_text(text + extra)
     return path
+
+
+def door_hardware(reader_port: int) -> str:
+    """The demo door's hardware: mock GPIO pins and the nfcpy UDP reader on ``reader_port``."""
+    return (
+        '\n[gpio]\npin_factory = "mock"\n'
+        '\n[lock]\nkind = "gpio"\npin = 17\nunlock_s = 3\n'
+        "\n[door_contact]\npin = 27\n\n[exit_button]\npin = 22\n"
+        '\n[feedback]\nkind = "gpio"\ngreen_pin = 5\nred_pin = 6\nbuzzer_pin = 13\n'
+        f'\n[reader]\nkind = "nfc"\npath = "udp:127.0.0.1:{reader_port}"\ntargets = ["106A"]\n'
+    )
 
 
 def _spawn(workdir: Path, name: str, what: str, where: str, command: list[str]) -> Part:
@@ -126,12 +137,19 @@ def run_demo(workdir: Path, port: int | None = None) -> int:
         hub = write_config(workdir, "hub", port)
         parts.append(_spawn(workdir, "hub server", "hubtap server", f"config {hub}",
                             [*hubtap, "server", "--config", str(hub)]))  # fmt: skip
+        reader_port = free_port(kind=socket.SOCK_DGRAM)
+        hardware = {DOOR: door_hardware(reader_port), KIOSK: ""}
         for kind, device_id in ((DOOR, DOOR_ID), (KIOSK, KIOSK_ID)):
-            config = write_config(workdir, kind, port, (kind, device_id))
+            config = write_config(workdir, kind, port, (kind, device_id), hardware[kind])
             command = [_script(f"hubtap-{kind}"), "--config", str(config)]
             name = f"{kind} {device_id}"
             parts.append(_spawn(workdir, name, f"hubtap-{kind}", f"config {config}", command))
         _print_parts(parts, workdir)
+        print(
+            f"Door {DOOR_ID} polls a simulated NFC reader; tap a card with\n"
+            f"  {_script('hubtap-card')} tap 04A1B2C3D4E5F6 --port {reader_port}",
+            flush=True,
+        )
         return _watch(parts, port, stop)
     except DemoError as err:
         return _fail(parts, str(err))

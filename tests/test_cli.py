@@ -17,6 +17,7 @@ from hublink.link import Link
 from hublink.topics import ANY
 from tests.conftest import mqtt_config
 from tests.helpers.collect import Collector
+from tests.helpers.door_hardware import MOCK_HARDWARE_TOML
 
 BIN = Path(sys.executable).parent
 
@@ -88,6 +89,7 @@ def test_devices_report_availability_and_stop_cleanly(
     config.write_text(
         f'data_dir = "{tmp_path}"\n[site]\nid = "testsite"\n[{section}]\nid = "front"\n'
         f"[mqtt]\nport = {embedded_broker.port}\n"
+        + (MOCK_HARDWARE_TOML if section == "door" else "")
     )
     seen = Collector()
     watcher = Link(mqtt_config(embedded_broker.port), topics, client_id="watcher")
@@ -147,7 +149,9 @@ def test_an_unwritable_data_dir_is_a_clear_error(tmp_path):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("")
     config = tmp_path / "door.toml"
-    config.write_text(f'data_dir = "{blocker}"\n[site]\nid = "s"\n[door]\nid = "front"\n')
+    config.write_text(
+        f'data_dir = "{blocker}"\n[site]\nid = "s"\n[door]\nid = "front"\n' + MOCK_HARDWARE_TOML
+    )
     result = run(str(BIN / "hubtap-door"), "--config", str(config))
     assert result.returncode == 1
     assert f"cannot open outbox {blocker}/outbox.sqlite3" in result.stderr

@@ -8,6 +8,7 @@ from hub_server.config import HubConfig
 from hublink.config import MqttConfig, ServiceConfig, load_config
 from hublink.errors import ConfigError
 from kiosk.config import KioskConfig
+from tests.helpers.door_hardware import MOCK_HARDWARE
 
 GOOD = """
 log_level = "DEBUG"
@@ -71,10 +72,16 @@ def test_environment_overrides_the_file(tmp_path):
 
 
 def test_environment_alone_is_enough():
-    config = load_config(
-        DoorConfig, None, environ={"HUBTAP_SITE__ID": "s", "HUBTAP_DOOR__ID": "front"}
-    )
+    environ = {
+        "HUBTAP_SITE__ID": "s",
+        "HUBTAP_DOOR__ID": "front",
+        "HUBTAP_READER__KIND": "mock",
+        "HUBTAP_LOCK__KIND": "gpio",
+        "HUBTAP_LOCK__PIN": "17",
+    }
+    config = load_config(DoorConfig, None, environ=environ)
     assert config.door.id == "front"
+    assert config.lock.pin == 17
 
 
 def test_a_wrong_type_names_key_file_and_expectation(tmp_path):
@@ -141,7 +148,7 @@ def test_json_values_from_the_environment():
 def test_each_service_keeps_its_files_apart():
     site = {"site": {"id": "s"}}
     dirs = {
-        DoorConfig.model_validate({**site, "door": {"id": "d"}}).data_dir,
+        DoorConfig.model_validate({**site, **MOCK_HARDWARE, "door": {"id": "d"}}).data_dir,
         KioskConfig.model_validate({**site, "kiosk": {"id": "k"}}).data_dir,
         HubConfig.model_validate(site).data_dir,
     }

@@ -3,11 +3,14 @@
 import json
 import re
 from pathlib import Path
+from typing import get_args
 
 import pytest
 from pydantic import BaseModel
 
+from door.cli import build_parser as door_parser
 from door.config import DoorConfig
+from hardware.card_cli import build_parser as card_parser
 from hub_server.cli import build_parser
 from hub_server.config import HubConfig
 from hublink.config import ServiceConfig
@@ -93,13 +96,20 @@ def test_payload_examples_decode_with_the_topics_codec(spec: TopicSpec):
         assert json.loads(block) == json.loads(decoded.model_dump_json())
 
 
+def section_models(annotation) -> list[type[BaseModel]]:
+    """The sections a field holds: a model, a union of models, or a model or None."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for m in get_args(annotation) if isinstance(m, type) and issubclass(m, BaseModel)]
+
+
 def config_keys(model: type[BaseModel], prefix: str = "") -> set[str]:
     keys = set()
     for name, field in model.model_fields.items():
-        annotation = field.annotation
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            keys |= config_keys(annotation, f"{prefix}{name}.")
-        else:
+        sections = section_models(field.annotation)
+        for section in sections:
+            keys |= config_keys(section, f"{prefix}{name}.")
+        if not sections:
             keys.add(prefix + name)
     return keys
 
@@ -120,9 +130,17 @@ def test_every_command_is_documented():
         assert f"`hubtap {name}" in CLI, name
     for script in ("hubtap-door --config", "hubtap-kiosk --config"):
         assert f"`{script}" in CLI
+    for name in subcommand_names(door_parser()):
+        assert f"`hubtap-door {name} --config" in CLI, name
+    for name in subcommand_names(card_parser()):
+        assert f"`hubtap-card {name}" in CLI, name
     pyproject = (ROOT / "pyproject.toml").read_text()
     scripts = re.findall(r'^(hubtap[\w-]*) = "', pyproject, flags=re.M)
-    assert sorted(scripts) == ["hubtap", "hubtap-door", "hubtap-kiosk"]
+    assert sorted(scripts) == ["hubtap", "hubtap-card", "hubtap-door", "hubtap-kiosk"]
+
+
+def subcommand_names(parser) -> list[str]:
+    return list(next(a for a in parser._actions if a.dest == "command").choices)
 
 
 def test_readme_starts_with_the_two_commands():
