@@ -216,12 +216,12 @@ class SerialReaderDriver(ReaderDriver):
         self._decoder.reset()
 
     def poll(self) -> list[CardRead]:
-        started = time.monotonic()
         port = self._serial
         if port is None:
             raise ReaderError(f"serial reader {self.port} is not open")
         try:
             data: bytes = port.read(1)
+            started = time.monotonic()  # the frame began arriving (not the idle wait before)
             if data:
                 waiting: int = port.in_waiting
                 if waiting:
