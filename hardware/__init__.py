@@ -1,5 +1,7 @@
-"""hubtap's hardware layer: card readers, lock, door sensors, feedback.
+"""hubtap's hardware layer: card readers, the lock, door sensors, feedback.
 
-Small interfaces with real and mock implementations chosen by
-configuration. The readers, lock and sensors arrive with the hardware issue.
+Small interfaces (``CardReader`` over a ``ReaderDriver``, ``Lock``,
+``DoorContact``, ``ExitButton``, ``Feedback``) with real and mock
+implementations chosen by configuration (``hardware.config``,
+``hardware.build``), never by "if testing". Wiring: docs/hardware.md.
 """
