@@ -138,26 +138,36 @@ def rate(count: int, seconds: float) -> float | None:
     return round(count / seconds, 1) if seconds > 0 else None
 
 
+def count_parser(description: str | None, default_count: int, what: str) -> argparse.ArgumentParser:
+    """A parser with ``--count`` (``what`` says what is counted); add more options to it."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument(
+        "--count", type=int, default=default_count, help=f"{what} (default {default_count:,})"
+    )
+    return parser
+
+
+def parse_counted(
+    parser: argparse.ArgumentParser, argv: Sequence[str] | None
+) -> argparse.Namespace:
+    """Parse ``argv``, refusing a ``--count`` below 1."""
+    args = parser.parse_args(argv)
+    if args.count < 1:
+        parser.error("--count must be at least 1")
+    return args
+
+
 def arguments(
     description: str | None, default_count: int, argv: Sequence[str] | None = None
 ) -> argparse.Namespace:
-    """The options every benchmark takes: ``--count`` and ``--mosquitto-defaults``."""
-    parser = argparse.ArgumentParser(description=description)
-    parser.add_argument(
-        "--count",
-        type=int,
-        default=default_count,
-        help=f"messages per measurement (default {default_count:,})",
-    )
+    """The options every broker benchmark takes: ``--count`` and ``--mosquitto-defaults``."""
+    parser = count_parser(description, default_count, "messages per measurement")
     parser.add_argument(
         "--mosquitto-defaults",
         action="store_true",
         help=f"run the broker without {', '.join(BROKER_SETTINGS)!r}",
     )
-    args = parser.parse_args(argv)
-    if args.count < 1:
-        parser.error("--count must be at least 1")
-    return args
+    return parse_counted(parser, argv)
 
 
 def broker_settings(args: argparse.Namespace) -> tuple[str, ...]:

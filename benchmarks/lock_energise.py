@@ -25,7 +25,15 @@ from typing import Any
 
 from gpiozero.pins.mock import MockFactory, MockPin
 
-from benchmarks.common import BenchmarkError, Result, emit, has_error, latency_summary
+from benchmarks.common import (
+    BenchmarkError,
+    Result,
+    count_parser,
+    emit,
+    has_error,
+    latency_summary,
+    parse_counted,
+)
 from hardware.errors import LockError
 from hardware.gpio_lock import GpioLock
 
@@ -138,17 +146,7 @@ def _relock(lock: GpioLock, pin: RecordingPin, count: int) -> list[float]:
 
 def arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """``--count``: unlocks timed."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument(
-        "--count",
-        type=int,
-        default=DEFAULT_COUNT,
-        help=f"unlocks timed (default {DEFAULT_COUNT:,})",
-    )
-    args = parser.parse_args(argv)
-    if args.count < 1:
-        parser.error("--count must be at least 1")
-    return args
+    return parse_counted(count_parser(__doc__, DEFAULT_COUNT, "unlocks timed"), argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

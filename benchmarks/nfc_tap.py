@@ -47,7 +47,15 @@ from typing import Any
 
 import nfc
 
-from benchmarks.common import BenchmarkError, Result, emit, has_error, latency_summary
+from benchmarks.common import (
+    BenchmarkError,
+    Result,
+    count_parser,
+    emit,
+    has_error,
+    latency_summary,
+    parse_counted,
+)
 from hardware.emulator import CardEmulator
 from hardware.errors import EmulatorError, ReaderError
 from hardware.nfc_reader import NfcReaderDriver
@@ -294,23 +302,14 @@ def _blocks(count: int, rounds: int) -> list[int]:
 
 def arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """``--count``: taps per side; ``--no-pin``: leave the threads to the scheduler."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument(
-        "--count",
-        type=int,
-        default=DEFAULT_COUNT,
-        help=f"taps measured per side (default {DEFAULT_COUNT:,})",
-    )
+    parser = count_parser(__doc__, DEFAULT_COUNT, "taps measured per side")
     parser.add_argument(
         "--no-pin",
         dest="pin",
         action="store_false",
         help="do not pin the benchmark to one CPU (latencies become bimodal on a VM)",
     )
-    args = parser.parse_args(argv)
-    if args.count < 1:
-        parser.error("--count must be at least 1")
-    return args
+    return parse_counted(parser, argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

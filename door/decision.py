@@ -23,7 +23,7 @@ Revocation is removal: a revoked card is not in the list (`unknown_credential`).
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -68,7 +68,7 @@ class Situation:
     """The door's state that a decision depends on."""
 
     mode: Mode = Mode.NORMAL
-    schedules: Mapping[str, WeeklySchedule] | None = None
+    schedules: Mapping[str, WeeklySchedule] = field(default_factory=dict)
     last_sync: datetime | None = None
     stale_after: timedelta = timedelta(hours=24)
     stale_policy: Literal["keep", "admin_only"] = "keep"
@@ -138,7 +138,7 @@ def _validity(credential: Credential, now: datetime) -> str | None:
 def _schedule(credential: Credential, now: datetime, situation: Situation) -> str | None:
     if credential.schedule is None:
         return None
-    schedule = (situation.schedules or {}).get(credential.schedule)
+    schedule = situation.schedules.get(credential.schedule)
     if schedule is None:
         return "unknown_schedule"
     return schedule.check(now)

@@ -17,7 +17,7 @@ from types import TracebackType
 from typing import Any
 
 from hardware.errors import EmulatorError, FrameError
-from hardware.taps import CardKind, check_uid, parse_uid
+from hardware.taps import CardKind, check_uid, uid_bytes
 
 DEFAULT_PORT = 54321
 NTAG213_VERSION = bytes.fromhex("0004040201000F03")
@@ -39,7 +39,7 @@ class EmulatedCard:
         if kind not in (None, CardKind.ISO14443A, CardKind.FELICA):
             raise EmulatorError(f"the emulator cannot present {kind} cards")
         try:
-            raw = parse_uid(uid) if isinstance(uid, str) else bytes(uid)
+            raw = uid_bytes(uid)
             kind = kind or (CardKind.FELICA if len(raw) == 8 else CardKind.ISO14443A)
             return cls(check_uid(raw, kind), kind)
         except FrameError as err:

@@ -13,13 +13,6 @@ from hardware.errors import HardwareError
 log = logging.getLogger(__name__)
 
 
-def _button(pin: int | str, pull_up: bool, bounce_s: float, pin_factory: Any) -> Button:
-    try:
-        return Button(pin, pull_up=pull_up, bounce_time=bounce_s or None, pin_factory=pin_factory)
-    except (GPIOZeroError, OSError, RuntimeError) as err:
-        raise HardwareError(f"cannot open input pin {pin}: {err}") from err
-
-
 def _guarded(name: str, callback: Callable[[], None]) -> Callable[[], None]:
     def run() -> None:
         try:
@@ -30,7 +23,28 @@ def _guarded(name: str, callback: Callable[[], None]) -> Callable[[], None]:
     return run
 
 
-class DoorContact:
+class _Switch:
+    """A switch on a gpiozero ``Button``: opening it, its pin, closing it."""
+
+    def __init__(self, pin: int | str, pull_up: bool, bounce_s: float, pin_factory: Any) -> None:
+        try:
+            self._button = Button(
+                pin, pull_up=pull_up, bounce_time=bounce_s or None, pin_factory=pin_factory
+            )
+        except (GPIOZeroError, OSError, RuntimeError) as err:
+            raise HardwareError(f"cannot open input pin {pin}: {err}") from err
+
+    @property
+    def pin(self) -> Any:
+        """The gpiozero pin (a ``MockPin`` under the mock factory)."""
+        return self._button.pin
+
+    def close(self) -> None:
+        """Release the pin; safe twice."""
+        self._button.close()
+
+
+class DoorContact(_Switch):
     """Whether the door is open; calls ``on_change(is_open)`` on every change."""
 
     def __init__(
@@ -42,7 +56,7 @@ class DoorContact:
         closed_when_pressed: bool = True,
         pin_factory: Any = None,
     ) -> None:
-        self._button = _button(pin, pull_up, bounce_s, pin_factory)
+        super().__init__(pin, pull_up, bounce_s, pin_factory)
         self._closed_when_pressed = closed_when_pressed
         self._on_change: Callable[[bool], None] = lambda is_open: None
         self._reported: bool | None = None
@@ -65,17 +79,8 @@ class DoorContact:
         """Call ``callback(is_open)`` whenever the door opens or closes."""
         self._on_change = callback
 
-    @property
-    def pin(self) -> Any:
-        """The gpiozero pin (a ``MockPin`` under the mock factory)."""
-        return self._button.pin
 
-    def close(self) -> None:
-        """Release the pin; safe twice."""
-        self._button.close()
-
-
-class ExitButton:
+class ExitButton(_Switch):
     """The request-to-exit button; calls ``on_press()`` once per press."""
 
     def __init__(
@@ -86,7 +91,7 @@ class ExitButton:
         bounce_s: float = 0.05,
         pin_factory: Any = None,
     ) -> None:
-        self._button = _button(pin, pull_up, bounce_s, pin_factory)
+        super().__init__(pin, pull_up, bounce_s, pin_factory)
         self._bounce_s = bounce_s
         self._last_press = -float("inf")
         self._on_press: Callable[[], None] = lambda: None
@@ -109,12 +114,3 @@ class ExitButton:
     def on_press(self, callback: Callable[[], None]) -> None:
         """Call ``callback()`` on each press."""
         self._on_press = callback
-
-    @property
-    def pin(self) -> Any:
-        """The gpiozero pin (a ``MockPin`` under the mock factory)."""
-        return self._button.pin
-
-    def close(self) -> None:
-        """Release the pin; safe twice."""
-        self._button.close()

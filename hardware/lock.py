@@ -128,18 +128,19 @@ class Lock(ABC):
             self._set_output(energised)
         except Exception as err:
             if energised:
-                self._try_release_output()
+                self._release_output("releasing the output after a failed unlock")
                 raise LockError(f"lock {self.name} did not unlock: {err}") from err
             log.critical("lock %s did not take the lock command: %s", self.name, err)
             raise LockError(f"lock {self.name} did not lock: {err}") from err
         self._energised = energised
 
-    def _try_release_output(self) -> None:
+    def _release_output(self, what: str) -> None:
+        """Lock the output, logging (never raising) if it fails."""
         try:
             self._set_output(False)
             self._energised = False
         except Exception:
-            log.critical("lock %s: releasing the output failed too", self.name, exc_info=True)
+            log.critical("lock %s: %s failed", self.name, what, exc_info=True)
 
     def _ensure_timer(self) -> None:
         if self._timer is None or not self._timer.is_alive():
@@ -175,10 +176,7 @@ class Lock(ABC):
         try:
             self._shutting_down = True
             self._relock_at = None
-            self._set_output(False)
-            self._energised = False
-        except Exception:
-            log.critical("lock %s: relock on signal failed", self.name, exc_info=True)
+            self._release_output("relock on signal")
         finally:
             if acquired:
                 self._cond.release()

@@ -6,7 +6,7 @@ import time
 from hardware.errors import ReaderError
 from hardware.reader import ReaderDriver
 from hardware.signals import Signal
-from hardware.taps import CardKind, CardRead, check_uid, parse_uid
+from hardware.taps import CardKind, CardRead, check_uid, uid_bytes
 
 
 class MockReaderDriver(ReaderDriver):
@@ -98,5 +98,5 @@ class MockReaderDriver(ReaderDriver):
 
 
 def _read(uid: str | bytes, kind: CardKind) -> CardRead:
-    raw = parse_uid(uid) if isinstance(uid, str) else bytes(uid)
+    raw = uid_bytes(uid)
     return CardRead(check_uid(raw, kind), kind, time.monotonic())

@@ -41,6 +41,11 @@ def parse_uid(text: str) -> bytes:
     return uid
 
 
+def uid_bytes(uid: str | bytes) -> bytes:
+    """A UID given as hex text (see ``parse_uid``) or as bytes, as bytes."""
+    return parse_uid(uid) if isinstance(uid, str) else bytes(uid)
+
+
 def check_uid(uid: bytes, kind: CardKind) -> bytes:
     """``uid`` if its length fits ``kind``; a ``FrameError`` naming both otherwise."""
     allowed = UID_LENGTHS.get(kind)

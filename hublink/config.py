@@ -226,8 +226,8 @@ def _resolve(
             choices = ", ".join(repr(tag) for tag in variants)
             if parts and parts[0] in variants:
                 current = variants[parts.pop(0)]
-        elif _optional_model(current) is not None:
-            current = _optional_model(current)
+        else:
+            current = _optional_model(current) or current
     section = current if isinstance(current, type) and issubclass(current, BaseModel) else None
     return tuple(clean), section, choices
 

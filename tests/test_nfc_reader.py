@@ -192,7 +192,7 @@ def test_an_unknown_card_type_is_rejected_and_counted_without_a_crash(port, emul
         assert reader.stats.errors == 0
 
 
-def test_an_emulated_card_is_taken_away_when_its_block_ends(port, emulator):
+def test_holding_a_card_ends_as_soon_as_it_is_asked_to(port, emulator):
     stop = threading.Event()
     started = time.monotonic()
     stop.set()
