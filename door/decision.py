@@ -7,7 +7,7 @@ Every outcome carries a reason code (events and the kiosk show them):
 | `admin` | yes | an admin (break-glass) credential, any schedule, offline too |
 | `break_glass` | yes | an admin credential while the door is in lockdown |
 | `booking`, `event` | yes | inside a room-booking or event window the hub listed for this card |
-| `member` | yes | within the member's schedule (or no schedule) |
+| `member` | yes | the member's tier is admitted here, within its schedule |
 | `guest_pass` | yes | a guest's day pass, within its validity |
 | `unknown_credential` | no | the card is not in this door's list |
 | `credential_suspended` | no | the card or its member is suspended |
@@ -15,7 +15,8 @@ Every outcome carries a reason code (events and the kiosk show them):
 | `lockdown` | no | the door is in lockdown (only admins pass) |
 | `offline_admin_only` | no | the list is stale and the policy admits only admins |
 | `rate_limited` | no | too many denied taps at this reader just now |
-| `holiday`, `outside_schedule` | no | outside the credential's weekly schedule |
+| `tier_not_allowed` | no | the member's tier is not admitted at this door |
+| `holiday`, `outside_schedule` | no | outside the weekly schedule of the member's tier here |
 | `unknown_schedule` | no | the list names a schedule the door does not have (fail secure) |
 
 Revocation is removal: a revoked card is not in the list (`unknown_credential`).
@@ -33,11 +34,12 @@ Role = Literal["member", "guest", "admin"]
 
 
 class Mode(enum.StrEnum):
-    """What a door is doing."""
+    """What a door is doing; in the held-open modes taps are still decided and logged."""
 
     NORMAL = "normal"
     LOCKDOWN = "lockdown"  # only admin (break-glass) credentials open it
-    UNLOCKED = "unlocked"  # held open on its schedule; taps are still decided and logged
+    HOLD_OPEN = "hold_open"  # held open by an operator's command
+    SCHEDULED_OPEN = "scheduled_open"  # held open by the list's open schedule
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +60,7 @@ class Credential:
     active: bool = True
     valid_from: datetime | None = None
     valid_until: datetime | None = None
-    schedule: str | None = None  # None: any time
+    tier: str | None = None  # None: no tier rule
     grants: tuple[Grant, ...] = ()
     host_member_id: str | None = None  # a guest's host
 
@@ -68,6 +70,7 @@ class Situation:
     """The door's state that a decision depends on."""
 
     mode: Mode = Mode.NORMAL
+    tiers: Mapping[str, str | None] = field(default_factory=dict)  # tier -> schedule id
     schedules: Mapping[str, WeeklySchedule] = field(default_factory=dict)
     last_sync: datetime | None = None
     stale_after: timedelta = timedelta(hours=24)
@@ -136,9 +139,14 @@ def _validity(credential: Credential, now: datetime) -> str | None:
 
 
 def _schedule(credential: Credential, now: datetime, situation: Situation) -> str | None:
-    if credential.schedule is None:
+    if credential.tier is None:
         return None
-    schedule = situation.schedules.get(credential.schedule)
+    if credential.tier not in situation.tiers:
+        return "tier_not_allowed"
+    schedule_id = situation.tiers[credential.tier]
+    if schedule_id is None:
+        return None
+    schedule = situation.schedules.get(schedule_id)
     if schedule is None:
         return "unknown_schedule"
     return schedule.check(now)

@@ -8,8 +8,9 @@ Unknown fields are ignored so that a newer hub can talk to older doors.
 """
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
@@ -18,7 +19,10 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    SerializerFunctionWrapHandler,
     ValidationError,
+    field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -92,7 +96,8 @@ class Availability(Message):
 
 # --- door -----------------------------------------------------------------
 
-DoorMode = Literal["normal", "lockdown", "hold_open"]
+DoorMode = Literal["normal", "lockdown", "hold_open", "scheduled_open"]
+"""``hold_open``: by an operator's command; ``scheduled_open``: by the list's open schedule."""
 
 
 class DoorState(Message):
@@ -103,6 +108,40 @@ class DoorState(Message):
     mode: DoorMode = "normal"
     acl_version: int = Field(ge=0)
     last_sync: UtcDatetime | None = None
+    alarms: tuple[ReasonCode, ...] = Field(default=(), max_length=16)
+
+
+class ReaderHealth(Part):
+    """How a door's card reader is doing."""
+
+    reader_id: EntityId
+    open: bool
+    errors: int = Field(ge=0)
+    reinitialised: int = Field(default=0, ge=0)
+    rejected_frames: int = Field(default=0, ge=0)
+    last_error: str | None = Field(default=None, max_length=500)
+
+
+class DoorTelemetry(Message):
+    """A door's health: tap latency over recent taps, its reader, its outbox."""
+
+    uptime_s: float = Field(ge=0)
+    taps: int = Field(ge=0)
+    tap_p50_ms: float | None = Field(default=None, ge=0)
+    tap_p95_ms: float | None = Field(default=None, ge=0)
+    reader: ReaderHealth
+    outbox_depth: int = Field(ge=0)
+    acl_entries: int = Field(ge=0)
+    resyncs: int = Field(default=0, ge=0)
+    rejected_messages: int = Field(default=0, ge=0)
+
+
+class TapTiming(Part):
+    """Where the time of one tap went, in milliseconds."""
+
+    read_ms: float = Field(ge=0, description="card in the field to UID read")
+    decide_ms: float = Field(ge=0, description="UID read to decision")
+    lock_ms: float | None = Field(default=None, ge=0, description="decision to lock energised")
 
 
 class AccessEvent(Message):
@@ -115,6 +154,10 @@ class AccessEvent(Message):
     granted: bool
     reason: ReasonCode
     member_id: EntityId | None = None
+    role: Literal["member", "guest", "admin"] | None = None
+    card_hint: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{4}$")] | None = None
+    """The UID's last 4 hex digits (2 of its bytes), for enrolment and display."""
+    timing: TapTiming | None = None
 
 
 class AlarmEvent(Message):
@@ -127,7 +170,26 @@ class AlarmEvent(Message):
     detail: str = Field(default="", max_length=500)
 
 
-DoorEvent = AccessEvent | AlarmEvent
+class ModeEvent(Message):
+    """A door's mode changed, and why."""
+
+    KIND: ClassVar[str | None] = "mode"
+    kind: Literal["mode"] = "mode"
+    mode: DoorMode
+    previous: DoorMode
+    cause: Literal["command", "schedule", "first_person_in", "expiry", "restart"]
+    detail: str = Field(default="", max_length=500)
+
+
+class ExitEvent(Message):
+    """The request-to-exit button unlocked the door."""
+
+    KIND: ClassVar[str | None] = "exit"
+    kind: Literal["exit"] = "exit"
+    unlocked_s: float = Field(ge=0)
+
+
+DoorEvent = AccessEvent | AlarmEvent | ModeEvent | ExitEvent
 
 
 class DoorCommand(Message):
@@ -152,14 +214,122 @@ class CommandResult(Message):
     detail: str = Field(default="", max_length=500)
 
 
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+TimeRange = Annotated[
+    str,
+    StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]-(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$"),
+]
+"""``HH:MM-HH:MM`` in the site's local time, end after start (``24:00`` ends the day)."""
+
+
+def _minutes(clock: str) -> int:
+    hours, minutes = clock.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def time_range_minutes(value: str) -> tuple[int, int]:
+    """A :data:`TimeRange` as minutes after local midnight, ``(start, end)``."""
+    start, end = value.split("-")
+    return _minutes(start), _minutes(end)
+
+
+class ScheduleSpec(Part):
+    """A weekly schedule: time ranges per weekday, closed on the policy's holidays."""
+
+    id: EntityId
+    weekly: dict[Weekday, tuple[TimeRange, ...]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check_ranges(self) -> "ScheduleSpec":
+        for day, ranges in self.weekly.items():
+            for text in ranges:
+                start, end = time_range_minutes(text)
+                if end <= start:
+                    raise ValueError(f"{day} {text}: the end must be after the start")
+        return self
+
+
+class AclPolicy(Part):
+    """A door's rules besides the cards: schedules, tiers, holidays, open hours."""
+
+    timezone: str = Field(default="UTC", min_length=1, max_length=64)
+    schedules: tuple[ScheduleSpec, ...] = Field(default=(), max_length=256)
+    holidays: tuple[date, ...] = Field(default=(), max_length=1000)
+    tiers: dict[EntityId, EntityId | None] = Field(default_factory=dict, max_length=256)
+    """Membership tiers admitted at this door, each with its schedule id (null: any time)."""
+    open_schedule: EntityId | None = None
+    """Hours the door is held open (unlocked), if any."""
+    first_person_in: bool = False
+    """With ``open_schedule``: stay locked until a member's granted tap starts it."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as err:
+            raise ValueError(f"unknown time zone {value!r}") from err
+        return value
+
+    @model_validator(mode="after")
+    def _check_references(self) -> "AclPolicy":
+        known = {s.id for s in self.schedules}
+        if len(known) != len(self.schedules):
+            raise ValueError("schedule ids must be unique")
+        wanted = {s for s in self.tiers.values() if s is not None}
+        if self.open_schedule is not None:
+            wanted.add(self.open_schedule)
+        missing = sorted(wanted - known)
+        if missing:
+            raise ValueError(f"schedules {missing} are used but not defined")
+        return self
+
+
+class AclGrant(Part):
+    """Access for a booking or an event window (the hub includes the lead time)."""
+
+    start: UtcDatetime
+    end: UtcDatetime
+    reason: Literal["booking", "event"]
+
+    @model_validator(mode="after")
+    def _check_window(self) -> "AclGrant":
+        if self.end <= self.start:
+            raise ValueError("a grant must end after it starts")
+        return self
+
+
 class AclEntry(Part):
-    """One credential allowed at a door."""
+    """One credential in a door's list."""
 
     credential: CredentialHash
     member_id: EntityId
     role: Literal["member", "guest", "admin"] = "member"
+    status: Literal["active", "suspended"] = "active"
+    tier: EntityId | None = None
+    """The member's tier; it must be in the policy's ``tiers``. None: no tier rule."""
     valid_from: UtcDatetime | None = None
     valid_until: UtcDatetime | None = None
+    grants: tuple[AclGrant, ...] = Field(default=(), max_length=64)
+    host_member_id: EntityId | None = None
+    """A guest's host."""
+
+    @model_serializer(mode="wrap")
+    def _leave_out_defaults(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Lists run to 100,000 entries: fields at their default are left out."""
+        data: dict[str, Any] = handler(self)
+        return {
+            key: value
+            for key, value in data.items()
+            if key not in _ENTRY_DEFAULTS or value != _ENTRY_DEFAULTS[key]
+        }
+
+
+_ENTRY_DEFAULTS: dict[str, Any] = {
+    "role": "member", "status": "active", "tier": None, "valid_from": None,
+    "valid_until": None, "grants": [], "host_member_id": None,
+}  # fmt: skip
 
 
 class AclSnapshot(Message):
@@ -167,6 +337,7 @@ class AclSnapshot(Message):
 
     door_id: EntityId
     version: int = Field(ge=0)
+    policy: AclPolicy = Field(default_factory=AclPolicy)
     entries: tuple[AclEntry, ...] = ()
 
 
@@ -176,6 +347,8 @@ class AclDelta(Message):
     door_id: EntityId
     from_version: int = Field(ge=0)
     to_version: int = Field(ge=1)
+    policy: AclPolicy | None = None
+    """When present, replaces the door's policy."""
     upserts: tuple[AclEntry, ...] = ()
     removes: tuple[CredentialHash, ...] = ()
 
@@ -384,10 +557,11 @@ def _describe_one(error: Any) -> str:
 
 AVAILABILITY = Codec("availability", Availability)
 DOOR_STATE = Codec("door state", DoorState)
-DOOR_EVENT: Codec[AccessEvent | AlarmEvent] = Codec("door event", AccessEvent, AlarmEvent)
+DOOR_TELEMETRY = Codec("door telemetry", DoorTelemetry)
+DOOR_EVENT: Codec[DoorEvent] = Codec("door event", AccessEvent, AlarmEvent, ModeEvent, ExitEvent)
 DOOR_COMMAND = Codec("door command", DoorCommand)
 COMMAND_RESULT = Codec("command result", CommandResult)
-ACL_SNAPSHOT = Codec("access list snapshot", AclSnapshot, max_bytes=8 * 1024 * 1024)
+ACL_SNAPSHOT = Codec("access list snapshot", AclSnapshot, max_bytes=32 * 1024 * 1024)
 ACL_DELTA = Codec("access list delta", AclDelta, max_bytes=1024 * 1024)
 KIOSK_DIRECTORY = Codec("kiosk directory", KioskDirectory, max_bytes=4 * 1024 * 1024)
 KIOSK_REQUEST = Codec("kiosk request", KioskRequest)

@@ -76,12 +76,21 @@ DOOR_STATE = _spec(
     "lock, contact, mode, access-list version and last sync",
     retained=True,
 )
+DOOR_TELEMETRY = _spec(
+    "door_telemetry",
+    "door/<door_id>/telemetry",
+    "door",
+    m.DOOR_TELEMETRY,
+    "tap latency over recent taps, reader health, outbox depth",
+    retained=True,
+    qos=0,
+)
 DOOR_EVENT = _spec(
     "door_event",
     "door/<door_id>/event",
     "door",
     m.DOOR_EVENT,
-    "access decisions and alarms",
+    "access decisions, alarms, mode changes and exit requests",
     durable=True,
 )
 DOOR_ACL_SNAPSHOT = _spec(
@@ -171,7 +180,7 @@ HUB_AVAILABILITY = _spec(
 )
 
 SPECS: tuple[TopicSpec, ...] = (
-    DOOR_AVAILABILITY, DOOR_STATE, DOOR_EVENT, DOOR_ACL_SNAPSHOT, DOOR_ACL_DELTA,
+    DOOR_AVAILABILITY, DOOR_STATE, DOOR_TELEMETRY, DOOR_EVENT, DOOR_ACL_SNAPSHOT, DOOR_ACL_DELTA,
     DOOR_COMMAND, DOOR_COMMAND_RESULT, KIOSK_AVAILABILITY, KIOSK_DIRECTORY,
     KIOSK_REQUEST, KIOSK_RESPONSE, OCCUPANCY, EVENTS_UPCOMING, HUB_AVAILABILITY,
 )  # fmt: skip
@@ -225,6 +234,9 @@ class Topics:
 
     def door_state(self, door_id: str) -> str:
         return self.build(DOOR_STATE, door_id)
+
+    def door_telemetry(self, door_id: str) -> str:
+        return self.build(DOOR_TELEMETRY, door_id)
 
     def door_event(self, door_id: str) -> str:
         return self.build(DOOR_EVENT, door_id)

@@ -20,7 +20,8 @@ OFFICE = WeeklySchedule(
 )
 EVENINGS = WeeklySchedule("Europe/Stockholm", {2: [(18 * 60, 22 * 60)]})
 SCHEDULES = {"office": OFFICE, "evenings": EVENINGS}
-SYNCED = Situation(schedules=SCHEDULES, last_sync=NOW - HOUR)
+TIERS = {"resident": None, "day": "office", "evening": "evenings", "ghost": "gone"}
+SYNCED = Situation(tiers=TIERS, schedules=SCHEDULES, last_sync=NOW - HOUR)
 
 MEMBER = Credential("m1")
 ADMIN = Credential("a1", role="admin")
@@ -35,27 +36,36 @@ ADMIN = Credential("a1", role="admin")
         (Credential("m1", valid_from=NOW + HOUR), SYNCED, NOW, False, "not_yet_valid"),
         (Credential("m1", valid_until=NOW), SYNCED, NOW, False, "expired"),
         (Credential("m1", valid_until=NOW + HOUR), SYNCED, NOW, True, "member"),
-        (Credential("m1", schedule="office"), SYNCED, NOW, True, "member"),
-        (Credential("m1", schedule="evenings"), SYNCED, NOW, False, "outside_schedule"),
-        (Credential("m1", schedule="evenings"), SYNCED, NOW + 9 * HOUR, True, "member"),
+        (Credential("m1", tier="day"), SYNCED, NOW, True, "member"),
+        (Credential("m1", tier="evening"), SYNCED, NOW, False, "outside_schedule"),
+        (Credential("m1", tier="evening"), SYNCED, NOW + 9 * HOUR, True, "member"),
         (
-            Credential("m1", schedule="office"),
+            Credential("m1", tier="day"),
             SYNCED,
             datetime(2026, 12, 24, 9, tzinfo=UTC),  # a Thursday, but Christmas Eve
             False,
             "holiday",
         ),
         (
-            Credential("m1", schedule="office"),
+            Credential("m1", tier="day"),
             SYNCED,
             datetime(2026, 11, 28, 9, tzinfo=UTC),  # Saturday
             False,
             "outside_schedule",
         ),
-        (Credential("m1", schedule="gone"), SYNCED, NOW, False, "unknown_schedule"),
+        (Credential("m1", tier="ghost"), SYNCED, NOW, False, "unknown_schedule"),
+        (Credential("m1", tier="resident"), SYNCED, NOW + 14 * HOUR, True, "member"),
+        (Credential("m1", tier="visitor"), SYNCED, NOW, False, "tier_not_allowed"),
+        (
+            Credential("m1", tier="visitor", grants=(Grant(NOW, NOW + HOUR, "event"),)),
+            SYNCED,
+            NOW,
+            True,
+            "event",
+        ),
         (
             Credential(
-                "m1", schedule="evenings", grants=(Grant(NOW - HOUR, NOW + HOUR, "booking"),)
+                "m1", tier="evening", grants=(Grant(NOW - HOUR, NOW + HOUR, "booking"),)
             ),
             SYNCED,
             NOW,
@@ -63,14 +73,14 @@ ADMIN = Credential("a1", role="admin")
             "booking",
         ),
         (
-            Credential("m1", schedule="evenings", grants=(Grant(NOW - HOUR, NOW, "event"),)),
+            Credential("m1", tier="evening", grants=(Grant(NOW - HOUR, NOW, "event"),)),
             SYNCED,
             NOW,
             False,
             "outside_schedule",  # the event window has ended
         ),
         (
-            Credential("m1", schedule="office", grants=(Grant(NOW, NOW + HOUR, "event"),)),
+            Credential("m1", tier="day", grants=(Grant(NOW, NOW + HOUR, "event"),)),
             SYNCED,
             NOW,
             True,
@@ -88,7 +98,7 @@ ADMIN = Credential("a1", role="admin")
         (MEMBER, Situation(mode=Mode.LOCKDOWN, last_sync=NOW), NOW, False, "lockdown"),
         (ADMIN, Situation(mode=Mode.LOCKDOWN, last_sync=NOW), NOW, True, "break_glass"),
         (Credential("a1", role="admin", active=False), SYNCED, NOW, False, "credential_suspended"),
-        (MEMBER, Situation(mode=Mode.UNLOCKED, last_sync=NOW), NOW, True, "member"),
+        (MEMBER, Situation(mode=Mode.HOLD_OPEN, last_sync=NOW), NOW, True, "member"),
         (MEMBER, Situation(last_sync=NOW - 48 * HOUR), NOW, True, "member"),  # keep the list
         (
             MEMBER,
@@ -134,7 +144,7 @@ DOCUMENTED_REASONS = documented_reasons()
 
 
 def test_the_docstring_names_every_reason_and_the_table_reaches_each():
-    assert len(DOCUMENTED_REASONS) == 16
+    assert len(DOCUMENTED_REASONS) == 17
     cases = test_decision_table.pytestmark[0].args[1]
     assert {case[4] for case in cases} == set(DOCUMENTED_REASONS)
 
@@ -164,7 +174,7 @@ def credentials(draw):
         active=draw(st.booleans()),
         valid_from=start,
         valid_until=end,
-        schedule=draw(st.sampled_from([None, "office", "evenings", "missing"])),
+        tier=draw(st.sampled_from([None, "resident", "day", "evening", "ghost", "visitor"])),
         grants=grants,
     )
 
@@ -172,6 +182,7 @@ def credentials(draw):
 situations = st.builds(
     Situation,
     mode=st.sampled_from(list(Mode)),
+    tiers=st.just(TIERS),
     schedules=st.just(SCHEDULES),
     last_sync=st.none() | times,
     stale_policy=st.sampled_from(["keep", "admin_only"]),
@@ -194,6 +205,7 @@ def test_no_grant_for_a_suspended_or_expired_or_not_yet_valid_credential(
 def test_lockdown_admits_only_break_glass(credential, situation, now):
     situation = Situation(
         mode=Mode.LOCKDOWN,
+        tiers=TIERS,
         schedules=SCHEDULES,
         last_sync=situation.last_sync,
         throttled=situation.throttled,

@@ -16,14 +16,36 @@ NOW = datetime(2026, 11, 25, 8, 30, tzinfo=UTC)
 EXAMPLES: list[m.Message] = [
     m.Availability(status="online"),
     m.DoorState(lock="locked", contact="closed", mode="normal", acl_version=7, last_sync=NOW),
+    m.DoorTelemetry(
+        uptime_s=3600, taps=12, tap_p50_ms=1.2, tap_p95_ms=3.4,
+        reader=m.ReaderHealth(reader_id="front-in", open=True, errors=0),
+        outbox_depth=0, acl_entries=250,
+    ),
     m.AccessEvent(
-        reader_id="front-in", credential=HASH, granted=True, reason="granted", member_id="m42"
+        reader_id="front-in", credential=HASH, granted=True, reason="member", member_id="m42",
+        role="member", card_hint="04a1",
+        timing=m.TapTiming(read_ms=0.2, decide_ms=0.05, lock_ms=0.01),
     ),
     m.AlarmEvent(alarm="forced_open", active=True, detail="contact opened while locked"),
+    m.ModeEvent(mode="lockdown", previous="normal", cause="command", detail="operator:åsa"),
+    m.ExitEvent(unlocked_s=5.0),
     m.DoorCommand(action="unlock", duration_s=5, expires_at=NOW, issued_by="operator:åsa"),
     m.CommandResult(command_id=m.new_id(), ok=True, reason="done"),
     m.AclSnapshot(
-        door_id="front", version=3, entries=(m.AclEntry(credential=HASH, member_id="m42"),)
+        door_id="front", version=3,
+        policy=m.AclPolicy(
+            timezone="Europe/Stockholm",
+            schedules=(m.ScheduleSpec(id="office", weekly={"mon": ("08:00-18:00",)}),),
+            tiers={"full": None, "day": "office"}, open_schedule="office",
+        ),
+        entries=(
+            m.AclEntry(credential=HASH, member_id="m42", tier="day"),
+            m.AclEntry(
+                credential="cd" * 32, member_id="g7", role="guest", host_member_id="m42",
+                valid_until=NOW, grants=(m.AclGrant(start=NOW, end=NOW + timedelta(hours=1),
+                reason="event"),),
+            ),
+        ),
     ),
     m.AclDelta(door_id="front", from_version=3, to_version=4, removes=(HASH,)),
     m.KioskDirectory(
@@ -150,7 +172,7 @@ def test_topics_with_several_models_pick_by_kind():
     alarm = m.DOOR_EVENT.decode(envelope(kind="alarm", alarm="tamper", active=True))
     assert isinstance(alarm, m.AlarmEvent)
     error = decode_error(m.DOOR_EVENT, envelope(kind="party"))
-    assert "field 'kind' must be 'access' or 'alarm', got 'party'" in error
+    assert "field 'kind' must be 'access' or 'alarm' or 'exit' or 'mode', got 'party'" in error
 
 
 def test_codec_refuses_models_it_does_not_carry():
