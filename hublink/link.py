@@ -268,6 +268,28 @@ class Link:
                     with self._cond:
                         self._subacks[mid] = ([topic_filter], False)
 
+    def resubscribe(self, topic_filter: str) -> bool:
+        """Send SUBSCRIBE again for a filter this link already has.
+
+        MQTT answers a repeated SUBSCRIBE with the topic's retained message,
+        so this fetches the latest retained value again (an access list
+        snapshot after a missed delta). False when not connected: the next
+        connection subscribes afresh anyway.
+        """
+        with self._cond:
+            known = any(s.topic_filter == topic_filter for s in self._subs)
+            client = self._client if self._connected.is_set() else None
+        if not known:
+            raise LinkError(f"not subscribed to {topic_filter}")
+        if client is None:
+            return False
+        spec = self.topics.spec_for(topic_filter, wildcards=True)
+        result, _ = client.subscribe(topic_filter, qos=spec.qos)
+        if result == MQTTErrorCode.MQTT_ERR_NO_CONN:
+            return False
+        _check(result, f"subscribe to {topic_filter}")
+        return True
+
     # --- internals ---------------------------------------------------------
 
     def _spec(self, topic: str) -> TopicSpec:

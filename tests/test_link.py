@@ -495,3 +495,19 @@ def test_a_full_outbox_is_an_error_to_the_publisher_and_counted(topics, tmp_path
         link.publish(topics.door_event("front"), alarms(1)[0])
     assert link.stats.outbox_full == 1
     assert link.stats.queued == 2
+
+
+def test_resubscribe_fetches_the_retained_message_again(broker, topics, tmp_path):
+    states = Collector()
+    with door_link(broker.port, topics, tmp_path) as door:
+        assert door.wait_connected(10)
+        door.publish(topics.door_state("front"), DoorState(lock="locked", acl_version=9))
+        state_filter = topics.door_state(ANY)
+        with hub_link(broker.port, topics, {state_filter: states}) as hub:
+            assert states.wait_for(1, 15)
+            assert hub.resubscribe(state_filter)
+            assert states.wait_for(2, 15)  # the broker sent the retained state once more
+            assert [s.acl_version for s in states.messages] == [9, 9]
+            with pytest.raises(LinkError, match="not subscribed"):
+                hub.resubscribe(topics.door_event(ANY))
+    assert not hub.resubscribe(state_filter)  # stopped: nothing to send it on
