@@ -16,8 +16,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from hublink.credentials import parse_site_key
 from hublink.errors import ConfigError
 from hublink.messages import EntityId
 
@@ -36,6 +37,27 @@ class SiteConfig(Section):
     """Which site this device belongs to."""
 
     id: EntityId = Field(description="Site id; the second level of every topic.")
+    key: SecretStr | None = Field(
+        default=None,
+        description="The site's secret key, 64+ hex digits: card UIDs are hashed with it "
+        "(doors and kiosks with a reader need it). Prefer HUBTAP_SITE__KEY in the environment.",
+    )
+
+    @field_validator("key")
+    @classmethod
+    def _check_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            try:
+                parse_site_key(value.get_secret_value())
+            except ConfigError as err:
+                raise ValueError(str(err)) from err
+        return value
+
+    def key_bytes(self) -> bytes:
+        """The key as bytes; :class:`ConfigError` when the file has none."""
+        if self.key is None:
+            raise ConfigError("[site] key is required (or HUBTAP_SITE__KEY)")
+        return parse_site_key(self.key.get_secret_value())
 
 
 class MqttConfig(Section):

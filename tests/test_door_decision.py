@@ -64,9 +64,7 @@ ADMIN = Credential("a1", role="admin")
             "event",
         ),
         (
-            Credential(
-                "m1", tier="evening", grants=(Grant(NOW - HOUR, NOW + HOUR, "booking"),)
-            ),
+            Credential("m1", tier="evening", grants=(Grant(NOW - HOUR, NOW + HOUR, "booking"),)),
             SYNCED,
             NOW,
             True,
