@@ -1,14 +1,15 @@
-"""``hubtap-door``: run a door controller, or check its hardware."""
+"""``hubtap-door``: run a door controller, check its hardware, or lock it."""
 
 import argparse
 import sys
 
 from door.config import DoorConfig
-from door.controller import DoorController
 from door.hardware_check import check_hardware
-from hardware.build import open_door_hardware
+from door.service import run_door
+from hardware.build import make_lock
 from hardware.errors import HardwareError
-from hublink.runtime import load_or_exit, run_device, setup_logging, stop_event_on_signals
+from hardware.pins import make_pin_factory
+from hublink.runtime import load_or_exit, setup_logging, stop_event_on_signals
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,6 +30,14 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--no-pulse", action="store_true", default=False, help="do not pulse the lock"
     )
+    lock = commands.add_parser(
+        "lock",
+        argument_default=argparse.SUPPRESS,
+        help="drive the lock locked and exit (systemd runs it after the service stops)",
+        description="Drive the lock output locked and exit: systemd's ExecStopPost runs this "
+        "so the door is locked however the service ended, a SIGKILL included.",
+    )
+    lock.add_argument("--config", help="path to door.toml")
     return parser
 
 
@@ -42,15 +51,19 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "check-hardware":
         setup_logging("WARNING")
         raise SystemExit(check_hardware(config, sys.stdout, args.wait, pulse=not args.no_pulse))
-    door_id = config.door.id
-    stop = stop_event_on_signals()  # before the lock, which wraps these handlers to relock first
+    if args.command == "lock":
+        raise SystemExit(lock_now(config))
+    run_door(config, stop_event_on_signals())  # signals first: the lock wraps them to relock
+
+
+def lock_now(config: DoorConfig) -> int:
+    """Drive the lock locked (a lock is locked the moment it is made) and release it."""
+    setup_logging("WARNING")
     try:
-        hardware = open_door_hardware(config)
+        with make_lock(config.lock, make_pin_factory(config.gpio.pin_factory)):
+            pass
     except HardwareError as err:
-        print(f"hubtap-door: {err}", file=sys.stderr)
-        raise SystemExit(1) from err
-    with hardware:
-        DoorController(hardware).start()
-        run_device(
-            config, f"hubtap-door-{door_id}", lambda topics: topics.door_availability(door_id), stop
-        )
+        print(f"hubtap-door: the lock did not take the lock command: {err}", file=sys.stderr)
+        return 1
+    print(f"door {config.door.id}: locked")
+    return 0

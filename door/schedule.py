@@ -36,6 +36,10 @@ class WeeklySchedule:
         except (ZoneInfoNotFoundError, ValueError) as err:
             raise DoorError(f"unknown time zone {self.timezone!r}") from err
 
+    def local_date(self, now: datetime) -> str:
+        """The date at ``now`` in the schedule's time zone, ISO formatted."""
+        return now.astimezone(self._zone).date().isoformat()
+
     def check(self, now: datetime) -> str | None:
         """None if the schedule admits at ``now`` (aware); else why not."""
         local = now.astimezone(self._zone)

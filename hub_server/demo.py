@@ -5,6 +5,7 @@ runs where. Parts are added here as they land.
 """
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -74,18 +75,33 @@ def wait_listening(port: int, timeout: float, host: str = "127.0.0.1") -> bool:
 
 
 def write_config(
-    workdir: Path, name: str, port: int, device: tuple[str, str] | None = None, extra: str = ""
+    workdir: Path,
+    name: str,
+    port: int,
+    device: tuple[str, str] | None = None,
+    extra: str = "",
+    site_key: str | None = None,
 ) -> Path:
     """A demo process's configuration file; ``device`` is its section and id."""
     path = workdir / f"{name}.toml"
+    key = f'key = "{site_key}"\n' if site_key else ""
     text = (
         f'log_level = "INFO"\ndata_dir = "{workdir / name}"\n\n'
-        f'[site]\nid = "{SITE_ID}"\n\n[mqtt]\nhost = "127.0.0.1"\nport = {port}\n'
+        f'[site]\nid = "{SITE_ID}"\n{key}\n[mqtt]\nhost = "127.0.0.1"\nport = {port}\n'
     )
     if device is not None:
         text += f'\n[{device[0]}]\nid = "{device[1]}"\n'
     path.write_text(text + extra)
     return path
+
+
+def demo_site_key(workdir: Path) -> str:
+    """The demo site's secret key, made once per demo folder (owner-only file)."""
+    path = workdir / "site.key"
+    if not path.exists():
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_hex(32) + "\n")
+    return path.read_text().strip()
 
 
 def door_hardware(reader_port: int) -> str:
@@ -126,6 +142,7 @@ def run_demo(workdir: Path, port: int | None = None) -> int:
     if port is None:
         port = DEFAULT_PORT if port_is_free(DEFAULT_PORT) else free_port()
     stop = stop_event_on_signals()
+    site_key = demo_site_key(workdir)
     parts: list[Part] = []
     hubtap = [sys.executable, "-m", "hub_server"]
     try:
@@ -140,7 +157,9 @@ def run_demo(workdir: Path, port: int | None = None) -> int:
         reader_port = free_port(kind=socket.SOCK_DGRAM)
         hardware = {DOOR: door_hardware(reader_port), KIOSK: ""}
         for kind, device_id in ((DOOR, DOOR_ID), (KIOSK, KIOSK_ID)):
-            config = write_config(workdir, kind, port, (kind, device_id), hardware[kind])
+            config = write_config(
+                workdir, kind, port, (kind, device_id), hardware[kind], site_key
+            )
             command = [_script(f"hubtap-{kind}"), "--config", str(config)]
             name = f"{kind} {device_id}"
             parts.append(_spawn(workdir, name, f"hubtap-{kind}", f"config {config}", command))

@@ -48,6 +48,21 @@ def load_or_exit(model: type[C], path: str | None) -> C:
         raise SystemExit(2) from err
 
 
+def open_outbox_or_exit(config: ServiceConfig) -> Outbox:
+    """The service's durable outbox in its data folder, or say why not and exit with 1."""
+    try:
+        return Outbox(
+            config.data_dir / "outbox.sqlite3",
+            config.outbox.synchronous,
+            config.outbox.max_messages,
+        )
+    except OutboxError as err:
+        print(
+            f"{sys.argv[0]}: {err} (set data_dir to a folder this user can write)", file=sys.stderr
+        )
+        raise SystemExit(1) from err
+
+
 def serve(link: Link, stop: threading.Event) -> None:
     """Run ``link`` until ``stop`` is set, then say offline and disconnect."""
     with link:
@@ -66,18 +81,7 @@ def run_device(
     """
     setup_logging(config.log_level)
     topics = Topics(config.site.id)
-    try:
-        outbox = Outbox(
-            config.data_dir / "outbox.sqlite3",
-            config.outbox.synchronous,
-            config.outbox.max_messages,
-        )
-    except OutboxError as err:
-        print(
-            f"{sys.argv[0]}: {err} (set data_dir to a folder this user can write)", file=sys.stderr
-        )
-        raise SystemExit(1) from err
-    with outbox:
+    with open_outbox_or_exit(config) as outbox:
         link = Link(
             config.mqtt,
             topics,

@@ -8,7 +8,7 @@ from hub_server.config import HubConfig
 from hublink.config import MqttConfig, ServiceConfig, load_config
 from hublink.errors import ConfigError
 from kiosk.config import KioskConfig
-from tests.helpers.door_hardware import MOCK_HARDWARE
+from tests.helpers.door_hardware import MOCK_HARDWARE, MOCK_HARDWARE_TOML, SITE_KEY_HEX
 
 GOOD = """
 log_level = "DEBUG"
@@ -74,6 +74,7 @@ def test_environment_overrides_the_file(tmp_path):
 def test_environment_alone_is_enough():
     environ = {
         "HUBTAP_SITE__ID": "s",
+        "HUBTAP_SITE__KEY": SITE_KEY_HEX,
         "HUBTAP_DOOR__ID": "front",
         "HUBTAP_READER__KIND": "mock",
         "HUBTAP_LOCK__KIND": "gpio",
@@ -146,10 +147,21 @@ def test_json_values_from_the_environment():
 
 
 def test_each_service_keeps_its_files_apart():
-    site = {"site": {"id": "s"}}
+    site = {"site": {"id": "s", "key": SITE_KEY_HEX}}
     dirs = {
         DoorConfig.model_validate({**site, **MOCK_HARDWARE, "door": {"id": "d"}}).data_dir,
         KioskConfig.model_validate({**site, "kiosk": {"id": "k"}}).data_dir,
         HubConfig.model_validate(site).data_dir,
     }
     assert len(dirs) == 3
+
+
+def test_a_door_needs_the_site_key_and_a_bad_one_is_named_but_not_echoed(tmp_path):
+    path = write(tmp_path, '[site]\nid = "s"\n[door]\nid = "front"\n' + MOCK_HARDWARE_TOML)
+    assert "[site] key is required on a door" in error_of(DoorConfig, path, {})
+    error = error_of(DoorConfig, path, {"HUBTAP_SITE__KEY": "c0ffee" * 5})
+    assert "site.key (environment variable HUBTAP_SITE__KEY)" in error
+    assert "at least 64 hex digits" in error
+    assert "c0ffee" not in error
+    config = load_config(DoorConfig, path, {"HUBTAP_SITE__KEY": SITE_KEY_HEX})
+    assert config.site.key_bytes() == bytes.fromhex(SITE_KEY_HEX)

@@ -18,12 +18,12 @@ from hardware.emulator import CardEmulator
 from hardware.serial_relay import relay_command
 from hub_server.demo import free_port
 from hublink.config import load_config
-from tests.helpers.door_hardware import MOCK_PINS_TOML, udp_reader_toml
+from tests.helpers.door_hardware import MOCK_PINS_TOML, SITE_KEY_TOML, udp_reader_toml
 from tests.helpers.pty_pair import PtyPair
 from tests.helpers.waiting import wait_until
 
 BIN = Path(__file__).resolve().parent.parent / ".venv" / "bin"
-SITE = '[site]\nid = "forest"\n[door]\nid = "front"\n'
+SITE = '[site]\nid = "forest"\n' + SITE_KEY_TOML + '[door]\nid = "front"\n'
 INPUTS = "[door_contact]\npin = 27\n[exit_button]\npin = 22\nbounce_s = 0\n"
 FEEDBACK = '[feedback]\nkind = "gpio"\ngreen_pin = 5\nred_pin = 6\n'
 

@@ -15,8 +15,9 @@ from hardware.osdp_reader import OsdpReaderDriver
 from hardware.serial_reader import SerialReaderDriver
 from hublink.config import load_config
 from hublink.errors import ConfigError
+from tests.helpers.door_hardware import SITE_KEY_TOML
 
-BASE = '[site]\nid = "forest"\n[door]\nid = "front"\n'
+BASE = '[site]\nid = "forest"\n' + SITE_KEY_TOML + '[door]\nid = "front"\n'
 
 
 def load(tmp_path: Path, text: str) -> DoorConfig:

@@ -2,6 +2,12 @@
 
 from typing import Any
 
+SITE_KEY_HEX = "5e" * 32
+"""The site key every test door hashes cards with."""
+SITE_KEY = bytes.fromhex(SITE_KEY_HEX)
+SITE_KEY_TOML = f'key = "{SITE_KEY_HEX}"\n'
+"""The ``key`` line of a ``[site]`` section."""
+
 MOCK_PINS_TOML = '[gpio]\npin_factory = "mock"\n[lock]\nkind = "gpio"\npin = 17\n'
 MOCK_HARDWARE_TOML = MOCK_PINS_TOML + '[reader]\nkind = "mock"\n'
 MOCK_HARDWARE: dict[str, Any] = {
