@@ -33,6 +33,11 @@ class ContactWatch:
         """The lock is released until ``unlocked_until``: openings till then plus grace are fine."""
         self._authorised_until = max(self._authorised_until, unlocked_until + self.grace_s)
 
+    def start(self, is_open: bool, now: float) -> None:
+        """The contact's state at start-up: no alarm for an opening nobody saw."""
+        self.is_open = is_open
+        self._open_since = now if is_open else None
+
     def changed(self, is_open: bool, now: float, held: bool) -> list[AlarmChange]:
         """The contact reports ``is_open``; ``held``: the door is held open on purpose."""
         was_open, self.is_open = self.is_open, is_open

@@ -127,6 +127,8 @@ class DoorController:
             self._update_mode(self.clock(), "restart", "mode kept across a restart")
             self._publish_state()
         if hw.door_contact is not None:
+            with self._lock:
+                self.watch.start(hw.door_contact.is_open, self.monotonic())
             hw.door_contact.on_change(self.on_contact)
         if hw.exit_button is not None:
             hw.exit_button.on_press(self.on_exit_pressed)

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from door.config import DoorConfig
-from door.controller import DoorController
 from door.hardware_check import check_open_hardware
 from hardware.build import open_door_hardware
 from hardware.emulator import CardEmulator
@@ -20,7 +19,6 @@ from hub_server.demo import free_port
 from hublink.config import load_config
 from tests.helpers.door_hardware import MOCK_PINS_TOML, SITE_KEY_TOML, udp_reader_toml
 from tests.helpers.pty_pair import PtyPair
-from tests.helpers.waiting import wait_until
 
 BIN = Path(__file__).resolve().parent.parent / ".venv" / "bin"
 SITE = '[site]\nid = "forest"\n' + SITE_KEY_TOML + '[door]\nid = "front"\n'
@@ -136,46 +134,6 @@ def test_check_hardware_reports_a_reader_that_is_not_there(tmp_path):
         "FAIL  reader    nfcpy usb:ffff:ffff: not found (ReaderError: no NFC reader"
         in result.stdout
     )
-
-
-def test_the_exit_button_unlocks_for_the_configured_time(tmp_path):
-    text = MOCK_PINS_TOML.replace("pin = 17\n", "pin = 17\nunlock_s = 0.3\n")
-    config = load_config(
-        DoorConfig, door_config(tmp_path, text + '[reader]\nkind = "mock"\n' + INPUTS), {}
-    )
-    with open_door_hardware(config) as hardware:
-        controller = DoorController(hardware)
-        controller.start()
-        button = hardware.pin_factory.pin(22)
-        button.drive_low()
-        button.drive_high()
-        assert not hardware.lock.locked
-        time.sleep(0.6)
-        lock_pin = hardware.pin_factory.pin(17)
-        assert [s.state for s in lock_pin.states] == [False, True, False]
-        assert lock_pin.states[2].timestamp == pytest.approx(0.3, abs=0.1)
-        assert controller.exits == 1
-
-
-def test_a_card_is_denied_while_the_door_has_no_access_list(tmp_path, caplog):
-    config = load_config(
-        DoorConfig,
-        door_config(tmp_path, MOCK_PINS_TOML + '[reader]\nkind = "mock"\n' + FEEDBACK),
-        {},
-    )
-    caplog.set_level("INFO")
-    with open_door_hardware(config) as hardware:
-        controller = DoorController(hardware)
-        controller.start()
-        hardware.reader.driver.tap("04A1B2C3D4E5F6")
-        wait_until(lambda: controller.denied > 0, 5)
-        assert controller.denied == 1
-        assert hardware.lock.locked
-        assert [s.state for s in hardware.pin_factory.pin(17).states] == [False]
-        time.sleep(0.1)
-        assert any(s.state for s in hardware.pin_factory.pin(6).states)  # red
-    assert "card iso14443a …E5F6 at reader main denied: no access list" in caplog.text
-    assert "04A1B2C3D4E5F6" not in caplog.text  # never the whole UID in a log
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
