@@ -21,7 +21,12 @@ def build_parser() -> argparse.ArgumentParser:
     tap.add_argument("uid", help="card UID in hex, e.g. 04A1B2C3D4E5F6")
     tap.add_argument("--port", type=int, default=DEFAULT_PORT, help="the reader's UDP port")
     tap.add_argument("--host", default="127.0.0.1", help="address to emulate on")
-    tap.add_argument("--hold", type=float, default=1.5, help="seconds the card stays on")
+    tap.add_argument(
+        "--hold",
+        type=float,
+        default=2.5,
+        help="seconds the card stays on (over 2.2: nfcpy's UDP reader waits 1 s per empty poll)",
+    )
     tap.add_argument(
         "--kind", choices=[CardKind.ISO14443A, CardKind.FELICA], help="override the card type"
     )

@@ -18,7 +18,9 @@ from pathlib import Path
 from hub_server.availability import AvailabilityBoard, Device
 from hub_server.errors import HubError
 from hublink.config import MqttConfig
-from hublink.link import Link
+from hublink.credentials import credential_hash
+from hublink.link import Delivery, Link
+from hublink.messages import AccessEvent, AclEntry, AclSnapshot, DoorEvent
 from hublink.runtime import stop_event_on_signals
 from hublink.topics import Topics
 
@@ -27,6 +29,14 @@ DOOR, DOOR_ID = "door", "front"
 KIOSK, KIOSK_ID = "kiosk", "entrance"
 DEFAULT_PORT = 1883
 START_TIMEOUT_S = 20.0
+
+DEMO_CARDS: tuple[tuple[str, str, str], ...] = (
+    ("04A1B2C3D4E5F6", "m-astrid", "member"),
+    ("04B0B1B2B3B4B5", "g-bjorn", "guest"),
+    ("0A0B0C0D", "m-sigrid", "admin"),
+)
+"""Card UID, member id and role on the demo door's stand-in access list."""
+UNKNOWN_CARD = "04DEADBEEF0001"
 
 
 class DemoError(HubError):
@@ -80,6 +90,7 @@ def write_config(
     port: int,
     device: tuple[str, str] | None = None,
     extra: str = "",
+    *,
     site_key: str | None = None,
 ) -> Path:
     """A demo process's configuration file; ``device`` is its section and id."""
@@ -158,18 +169,13 @@ def run_demo(workdir: Path, port: int | None = None) -> int:
         hardware = {DOOR: door_hardware(reader_port), KIOSK: ""}
         for kind, device_id in ((DOOR, DOOR_ID), (KIOSK, KIOSK_ID)):
             config = write_config(
-                workdir, kind, port, (kind, device_id), hardware[kind], site_key
+                workdir, kind, port, (kind, device_id), hardware[kind], site_key=site_key
             )
             command = [_script(f"hubtap-{kind}"), "--config", str(config)]
             name = f"{kind} {device_id}"
             parts.append(_spawn(workdir, name, f"hubtap-{kind}", f"config {config}", command))
         _print_parts(parts, workdir)
-        print(
-            f"Door {DOOR_ID} polls a simulated NFC reader; tap a card with\n"
-            f"  {_script('hubtap-card')} tap 04A1B2C3D4E5F6 --port {reader_port}",
-            flush=True,
-        )
-        return _watch(parts, port, stop)
+        return _watch(parts, port, stop, bytes.fromhex(site_key), reader_port)
     except DemoError as err:
         return _fail(parts, str(err))
     finally:
@@ -177,7 +183,50 @@ def run_demo(workdir: Path, port: int | None = None) -> int:
         print("hubtap demo: stopped every process.", flush=True)
 
 
-def _watch(parts: list[Part], port: int, stop: threading.Event) -> int:
+def demo_access_list(site_key: bytes) -> AclSnapshot:
+    """The demo door's list, until the hub server computes lists itself."""
+    entries = tuple(
+        AclEntry(
+            credential=credential_hash(site_key, bytes.fromhex(uid)), member_id=member, role=role
+        )
+        for uid, member, role in DEMO_CARDS
+    )
+    return AclSnapshot(door_id=DOOR_ID, version=1, entries=entries)
+
+
+def describe_event(door_id: str, event: DoorEvent) -> str:
+    """One line for a door event, as the demo prints it."""
+    if isinstance(event, AccessEvent):
+        verdict = "granted" if event.granted else "denied"
+        who = f" {event.member_id}" if event.member_id else ""
+        timing = event.timing
+        took = (
+            ""
+            if timing is None
+            else f", read {timing.read_ms:.1f} ms + decided {timing.decide_ms:.2f} ms"
+        )
+        return f"  door {door_id}: card …{event.card_hint} {verdict} ({event.reason}){who}{took}"
+    return (
+        f"  door {door_id}: {event.kind} {event.model_dump_json(exclude={'v', 'id', 'ts', 'kind'})}"
+    )
+
+
+def _show_door_events(delivery: Delivery[DoorEvent]) -> None:
+    print(describe_event(delivery.ids["door_id"], delivery.message), flush=True)
+
+
+def _tap(uid: str, reader_port: int) -> None:
+    subprocess.run(  # noqa: S603  (our own command)
+        [_script("hubtap-card"), "tap", uid, "--port", str(reader_port)],
+        check=False,
+        capture_output=True,
+        timeout=30,
+    )
+
+
+def _watch(
+    parts: list[Part], port: int, stop: threading.Event, site_key: bytes, reader_port: int
+) -> int:
     expected = {Device("hub", "hub"), Device(DOOR, DOOR_ID), Device(KIOSK, KIOSK_ID)}
     online: set[Device] = set()
     all_online = threading.Event()
@@ -189,12 +238,33 @@ def _watch(parts: list[Part], port: int, stop: threading.Event) -> int:
             all_online.set()
 
     board = AvailabilityBoard(on_change)
-    monitor = Link(MqttConfig(port=port), Topics(SITE_ID), client_id="hubtap-demo-monitor")
+    topics = Topics(SITE_ID)
+    monitor = Link(MqttConfig(port=port), topics, client_id="hubtap-demo-monitor")
     board.attach(monitor)
+    monitor.subscribe(topics.door_event(DOOR_ID), _show_door_events, dedupe=True)
+    list_applied = threading.Event()
+    monitor.subscribe(
+        topics.door_state(DOOR_ID),
+        lambda d: list_applied.set() if d.message.acl_version >= 1 else None,
+    )
     with monitor:
         if not all_online.wait(START_TIMEOUT_S) and not stop.is_set():
             missing = ", ".join(sorted(f"{d.kind} {d.id}" for d in expected - online))
             return _fail(parts, f"not online: {missing}")
+        monitor.publish(topics.door_acl_snapshot(DOOR_ID), demo_access_list(site_key))
+        print(f"Door {DOOR_ID}'s access list (a stand-in until the hub computes lists):")
+        for uid, member, role in DEMO_CARDS:
+            print(f"  card {uid:<16} {member:<10} {role}")
+        print(
+            f"Door {DOOR_ID} polls a simulated NFC reader; the demo taps two cards now.\n"
+            f"Tap one yourself with\n"
+            f"  {_script('hubtap-card')} tap {DEMO_CARDS[0][0]} --port {reader_port}",
+            flush=True,
+        )
+        if not list_applied.wait(START_TIMEOUT_S) and not stop.is_set():
+            return _fail(parts, f"door {DOOR_ID} did not take up its access list")
+        for uid in (DEMO_CARDS[0][0], UNKNOWN_CARD):
+            _tap(uid, reader_port)
         print("Ready. Press Ctrl-C to stop.", flush=True)
         while not stop.wait(0.5):
             for part in parts:

@@ -133,6 +133,8 @@ def test_demo_starts_the_system_and_ctrl_c_stops_every_process(tmp_path):
     assert f"broker          embedded MQTT broker (amqtt)   127.0.0.1:{port}" in text
     assert "hub server" in text
     assert "hub hub: online" in text
+    assert "door front: card …e5f6 granted (member) m-astrid" in text
+    assert "door front: card …0001 denied (unknown_credential)" in text
     assert "door front: online" in text
     assert "kiosk entrance: online" in text
     child_pids = [
