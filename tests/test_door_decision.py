@@ -2,6 +2,7 @@
 
 import re
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -270,3 +271,15 @@ def test_denials_spread_out_or_granted_taps_do_not_throttle():
     for t in (23.0, 24.0, 25.0):
         limiter.record("front", granted, t)
     assert not limiter.throttled("front", 25.5)
+
+
+def test_the_door_guide_lists_the_same_reasons():
+    guide = (Path(__file__).resolve().parent.parent / "docs" / "door.md").read_text()
+    section = guide.split("## Reasons", 1)[1].split("\n## ", 1)[0]
+    found = {}
+    for line in section.splitlines():
+        if line.startswith("| `"):
+            codes, granted = line.split("|")[1:3]
+            for code in re.findall(r"`([a-z_]+)`", codes):
+                found[code] = granted.strip() == "yes"
+    assert found == DOCUMENTED_REASONS
