@@ -19,8 +19,10 @@ from typing import Any
 from door.alarms import AlarmChange, ContactWatch
 from door.config import DoorConfig
 from door.decision import Decision, DeniedTapLimiter, Mode, Situation, decide
+from door.errors import DoorError
 from door.modes import ModeKeeper, Override
 from door.replica import DeltaOutcome, Replica, ReplicaError
+from door.saved_state import SavedState
 from door.telemetry import LatencyWindow
 from hardware.build import DoorHardware
 from hardware.errors import LockError
@@ -68,6 +70,7 @@ class DoorController:
         hardware: DoorHardware,
         replica: Replica,
         link: Link,
+        saved: SavedState,
         *,
         clock: Callable[[], datetime] = utcnow,
         monotonic: Callable[[], float] = time.monotonic,
@@ -87,10 +90,11 @@ class DoorController:
             door.denied_taps, door.denied_window_s, door.denied_cooldown_s
         )
         self.watch = ContactWatch(door.held_open_s, door.open_grace_s)
-        self._saved_modes = replica.get("mode")
+        self.saved = saved
+        self._saved_modes = saved.get("mode")
         self.modes = ModeKeeper(self._saved_modes)
         self.latency = LatencyWindow()
-        saved_sync = replica.get("last_sync")
+        saved_sync = saved.get("last_sync")
         self.last_sync: datetime | None = datetime.fromisoformat(saved_sync) if saved_sync else None
         self.mode = Mode.NORMAL
         self.hub_online = False
@@ -375,7 +379,7 @@ class DoorController:
         mode = self.modes.mode(now, self.replica.policy)
         saved = self.modes.saved()
         if saved != self._saved_modes:
-            self.replica.put("mode", saved)
+            self._save("mode", saved)
             self._saved_modes = saved
         if mode is self.mode:
             return
@@ -401,7 +405,13 @@ class DoorController:
     def _save_sync(self) -> None:
         self._saved_sync_at = self.monotonic()
         if self.last_sync is not None:
-            self.replica.put("last_sync", self.last_sync.isoformat())
+            self._save("last_sync", self.last_sync.isoformat())
+
+    def _save(self, key: str, value: Any) -> None:
+        try:
+            self.saved.put(key, value)
+        except DoorError as err:  # the door goes on; it only forgets this on a restart
+            self._publish_log.log(logging.ERROR, "%s", err)
 
     # --- publishing --------------------------------------------------------------
 
@@ -441,11 +451,13 @@ class DoorController:
         fields["synced"] = self.last_sync is not None
         if fields == self._last_state:
             return
-        self._last_state = fields
         try:
-            self.link.publish(self.topics.door_state(self.door_id), state)
+            sent = self.link.publish(self.topics.door_state(self.door_id), state)
         except HublinkError as err:
             self._publish_log.log(logging.ERROR, "state not published: %s", err)
+            return
+        if sent:  # else offered again on the next tick, until the link has sent it
+            self._last_state = fields
 
     def telemetry(self, mono: float | None = None) -> DoorTelemetry:
         """Tap latency, reader health and outbox depth now."""

@@ -5,8 +5,7 @@ replaces the list in one transaction; a delta applies in one transaction
 when its ``from_version`` is the replica's version. Taps look cards up on
 their own connection, so a long apply never blocks a decision: they see
 the previous version until the new one commits. Only keyed hashes are
-stored, never a card's UID. The same file keeps the few things the door
-must remember across restarts (its mode, its last sync).
+stored, never a card's UID.
 """
 
 import enum
@@ -75,8 +74,8 @@ class Replica:
             self._count: int = self._writer.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
         except (OSError, sqlite3.Error) as err:
             raise ReplicaError(f"cannot open the access list {self.path}: {err}") from err
-        self._version = int(self.get("version", 0))
-        saved = self.get("policy")
+        self._version = int(self._meta("version", 0))
+        saved = self._meta("policy")
         try:
             self._policy_message = AclPolicy.model_validate(saved or {})
             self._policy = DoorPolicy.from_message(self._policy_message)
@@ -122,18 +121,12 @@ class Replica:
             host_member_id=host,
         )
 
-    def get(self, key: str, default: Any = None) -> Any:
-        """A value the door keeps across restarts (JSON), or ``default``."""
+    def _meta(self, key: str, default: Any = None) -> Any:
         with self._read_lock:
             row = self._reader.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return default if row is None else json.loads(row[0])
 
     # --- writing -------------------------------------------------------------
-
-    def put(self, key: str, value: Any) -> None:
-        """Keep ``value`` (JSON-able) under ``key`` across restarts."""
-        with self._transaction() as db:
-            _put(db, key, value)
 
     def apply_snapshot(self, snapshot: AclSnapshot) -> bool:
         """Replace the list with ``snapshot``; False if it is at the list's version already."""

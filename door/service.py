@@ -9,6 +9,7 @@ from pathlib import Path
 from door.config import DoorConfig
 from door.controller import DoorController
 from door.replica import Replica, ReplicaError
+from door.saved_state import SavedState
 from hardware.build import open_door_hardware
 from hardware.errors import HardwareError
 from hublink.link import Link
@@ -60,7 +61,8 @@ def run_door(config: DoorConfig, stop: threading.Event) -> None:
                 availability_topic=topics.door_availability(door_id),
                 outbox=outbox,
             )
-            controller = DoorController(config, hardware, replica, link)
+            saved = SavedState(config.data_dir / "door-state.json")
+            controller = DoorController(config, hardware, replica, link, saved)
             controller.subscribe()
             with link:
                 controller.start()

@@ -16,6 +16,7 @@ from door.config import DoorConfig
 from door.controller import DoorController
 from door.decision import Mode
 from door.replica import Replica
+from door.saved_state import SavedState
 from hardware.build import DoorHardware, open_door_hardware
 from hardware.errors import LockError
 from hardware.taps import CardKind, CardTap
@@ -175,8 +176,15 @@ def make_door(tmp_path: Path) -> Iterator[Any]:
             replica.apply_snapshot(list_)
         outbox = Outbox(tmp_path / "outbox.sqlite3", synchronous="normal")
         link = Link(mqtt_config(1), Topics("forest"), client_id="door-front", outbox=outbox)
+        saved = SavedState(tmp_path / "door-state.json")
         controller = DoorController(
-            config, hardware, replica, link, clock=lambda: clock.now, monotonic=lambda: clock.mono
+            config,
+            hardware,
+            replica,
+            link,
+            saved,
+            clock=lambda: clock.now,
+            monotonic=lambda: clock.mono,
         )
         door = Door(controller, hardware, outbox, replica, clock, link)
         opened.append(door)
