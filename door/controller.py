@@ -10,6 +10,7 @@ own job, but modes, alarms, state and telemetry are the controller's.
 
 import logging
 import queue
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from door.alarms import AlarmChange, ContactWatch
 from door.config import DoorConfig
 from door.decision import Decision, DeniedTapLimiter, Mode, Situation, decide
 from door.errors import DoorError
+from door.list_apply import apply_in_child, apply_payload
 from door.modes import ModeKeeper, Override
 from door.replica import DeltaOutcome, Replica, ReplicaError
 from door.saved_state import SavedState
@@ -29,8 +31,8 @@ from hardware.errors import LockError
 from hardware.signals import Signal
 from hardware.taps import CardTap
 from hublink.credentials import credential_hash
-from hublink.errors import HublinkError
-from hublink.link import Delivery, Link
+from hublink.errors import HublinkError, MessageError
+from hublink.link import Delivery, Link, Payload
 from hublink.messages import (
     AccessEvent,
     AclDelta,
@@ -54,6 +56,21 @@ log = logging.getLogger(__name__)
 
 HELD_MODES = (Mode.HOLD_OPEN, Mode.SCHEDULED_OPEN)
 SAVE_SYNC_EVERY_S = 60.0
+LARGE_PAYLOAD = 1 << 20
+"""Snapshots larger than this (about 7,000 cards) are applied in a child process."""
+
+
+_VERSION_RE = re.compile(rb'^\{[^{}\[\]]*?"version"\s*:\s*([0-9]+)')
+
+
+def peek_version(payload: bytes) -> int | None:
+    """A snapshot's version, read from its head without decoding the list.
+
+    Only a top-level ``version`` before any nested value is trusted; None
+    when there is none (the snapshot is then decoded in full).
+    """
+    found = _VERSION_RE.match(payload[:1024])
+    return int(found.group(1)) if found else None
 
 
 def masked(tap: CardTap) -> str:
@@ -106,7 +123,7 @@ class DoorController:
         self._last_state: dict[str, Any] | None = None
         self._next_telemetry = float("-inf")
         self._started_at = monotonic()
-        self._updates: queue.Queue[AclSnapshot | AclDelta | None] = queue.Queue()
+        self._updates: queue.Queue[bytes | AclSnapshot | AclDelta | None] = queue.Queue()
         self._sync_thread: threading.Thread | None = None
         self._publish_log = RateLimitedLog(log)
 
@@ -115,7 +132,7 @@ class DoorController:
     def subscribe(self) -> None:
         """Subscribe to the door's list, commands and the hub's availability (before start)."""
         topics, door = self.topics, self.door_id
-        self.link.subscribe(topics.door_acl_snapshot(door), self.on_list_update)
+        self.link.subscribe_payload(topics.door_acl_snapshot(door), self.on_snapshot_payload)
         self.link.subscribe(topics.door_acl_delta(door), self.on_list_update, dedupe=True)
         self.link.subscribe(topics.door_command(door), self.on_command, dedupe=True)
         self.link.subscribe(topics.hub_availability(), self.on_hub_availability)
@@ -287,9 +304,13 @@ class DoorController:
 
     # --- list sync -------------------------------------------------------------
 
-    def on_list_update(self, delivery: Delivery[AclSnapshot | AclDelta]) -> None:
-        """Queue a snapshot or delta for the sync thread (applies can take a while)."""
+    def on_list_update(self, delivery: Delivery[AclDelta]) -> None:
+        """Queue a delta for the sync thread, behind any snapshot before it."""
         self._updates.put(delivery.message)
+
+    def on_snapshot_payload(self, payload: Payload) -> None:
+        """Queue a snapshot, still undecoded: the sync thread decodes it in batches."""
+        self._updates.put(payload.data)
 
     def on_hub_availability(self, delivery: Delivery[Availability]) -> None:
         """Follow whether the hub is online: the list is current only while it is."""
@@ -307,37 +328,51 @@ class DoorController:
         except HublinkError as err:
             log.error("cannot ask for the snapshot again: %s", err)
 
-    def apply_update(self, update: AclSnapshot | AclDelta) -> None:
-        """Apply one snapshot or delta to the replica (the sync thread calls this)."""
+    def apply_update(self, update: bytes | AclSnapshot | AclDelta) -> None:
+        """Apply a snapshot (raw or decoded) or a delta (the sync thread calls this)."""
         connection = self.link.stats.connects
         try:
-            if isinstance(update, AclSnapshot):
-                changed = self.replica.apply_snapshot(update)
-                log.info(
-                    "access list %s at version %d (%d entries)",
-                    "applied" if changed else "confirmed",
-                    update.version,
-                    len(self.replica),
-                )
+            if isinstance(update, AclDelta):
+                self._apply_delta(update)
+            else:
+                self._apply_snapshot(update)
                 with self._lock:
                     self._synced_connection = connection
-            else:
-                outcome = self.replica.apply_delta(update)
-                if outcome is DeltaOutcome.OUT_OF_SYNC:
-                    self.request_resync(
-                        f"delta {update.from_version}->{update.to_version} does not follow "
-                        f"version {self.replica.version}"
-                    )
-                elif outcome is DeltaOutcome.APPLIED:
-                    log.info("access list delta applied: version %d", update.to_version)
-        except ReplicaError as err:
+        except (ReplicaError, MessageError) as err:
             with self._lock:
                 self.rejected += 1
-            log.error("access list update refused: %s", err)
+            self._publish_log.log(logging.ERROR, "access list update refused: %s", err)
             return
         with self._lock:
             self._update_mode(self.clock(), "schedule", "the access list changed")
             self._publish_state()
+
+    def _apply_snapshot(self, update: bytes | AclSnapshot) -> None:
+        if isinstance(update, AclSnapshot):
+            version, changed = update.version, self.replica.apply_snapshot(update)
+        elif peek_version(update) == self.replica.version > 0:
+            log.debug("access list confirmed at version %d", self.replica.version)
+            return  # the hub republished the list the door has: no need to decode it
+        else:
+            large = len(update) > LARGE_PAYLOAD
+            changed = (apply_in_child if large else apply_payload)(self.replica, update)
+            version = self.replica.version
+        log.info(
+            "access list %s at version %d (%d entries)",
+            "applied" if changed else "confirmed",
+            version,
+            len(self.replica),
+        )
+
+    def _apply_delta(self, delta: AclDelta) -> None:
+        outcome = self.replica.apply_delta(delta)
+        if outcome is DeltaOutcome.OUT_OF_SYNC:
+            self.request_resync(
+                f"delta {delta.from_version}->{delta.to_version} does not follow "
+                f"version {self.replica.version}"
+            )
+        elif outcome is DeltaOutcome.APPLIED:
+            log.info("access list delta applied: version %d", delta.to_version)
 
     def _apply_updates(self) -> None:
         while (update := self._updates.get()) is not None:
@@ -345,6 +380,7 @@ class DoorController:
                 self.apply_update(update)
             except Exception:  # never let the sync thread die
                 log.exception("applying an access list update failed")
+            del update  # a 100,000-entry list must not outlive its apply
 
     @property
     def in_sync(self) -> bool:

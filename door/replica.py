@@ -50,6 +50,10 @@ class ReplicaError(DoorError):
     """The access list could not be read or changed; the previous list stays."""
 
 
+class WrongDoor(ReplicaError):
+    """A list for another door reached this one (bad input, not a fault here)."""
+
+
 class DeltaOutcome(enum.Enum):
     """What a delta did."""
 
@@ -71,16 +75,21 @@ class Replica:
             self._writer = self._connect()
             self._writer.executescript(_SCHEMA)
             self._reader = self._connect()
-            self._count: int = self._writer.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
         except (OSError, sqlite3.Error) as err:
             raise ReplicaError(f"cannot open the access list {self.path}: {err}") from err
-        self._version = int(self._meta("version", 0))
-        saved = self._meta("policy")
+        self.reload()
+
+    def reload(self) -> None:
+        """Take up what another process wrote to the file (see ``door.list_apply``)."""
+        version = int(self._meta("version", 0))
         try:
-            self._policy_message = AclPolicy.model_validate(saved or {})
-            self._policy = DoorPolicy.from_message(self._policy_message)
+            message = AclPolicy.model_validate(self._meta("policy") or {})
+            policy = DoorPolicy.from_message(message)
         except (ValueError, DoorError) as err:  # e.g. a time zone this system lacks
             raise ReplicaError(f"the saved policy in {self.path} is unusable: {err}") from err
+        with self._read_lock:
+            (count,) = self._reader.execute("SELECT COUNT(*) FROM entries").fetchone()
+        self._adopt(version, message, policy, count)
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
@@ -128,15 +137,22 @@ class Replica:
 
     # --- writing -------------------------------------------------------------
 
-    def apply_snapshot(self, snapshot: AclSnapshot) -> bool:
-        """Replace the list with ``snapshot``; False if it is at the list's version already."""
+    def apply_snapshot(
+        self, snapshot: AclSnapshot, entries: Iterable[AclEntry] | None = None
+    ) -> bool:
+        """Replace the list with ``snapshot``; False if it is at the list's version already.
+
+        ``entries``, when given, stand for ``snapshot.entries`` (a large list
+        validated in batches as it is inserted); an error raised while
+        iterating them rolls the whole apply back.
+        """
         self._check_door(snapshot.door_id)
         if snapshot.version == self._version and self._version > 0:
             return False
         policy = DoorPolicy.from_message(snapshot.policy)
         with self._transaction() as db:
             db.execute("DELETE FROM entries")
-            _insert(db, snapshot.entries)
+            _insert(db, snapshot.entries if entries is None else entries)
             _put(db, "version", snapshot.version)
             _put(db, "policy", snapshot.policy.model_dump(mode="json"))
             (count,) = db.execute("SELECT COUNT(*) FROM entries").fetchone()
@@ -180,7 +196,7 @@ class Replica:
 
     def _check_door(self, door_id: str) -> None:
         if door_id != self.door_id:
-            raise ReplicaError(f"an access list for door {door_id!r} reached door {self.door_id!r}")
+            raise WrongDoor(f"an access list for door {door_id!r} reached door {self.door_id!r}")
 
     def _adopt(self, version: int, message: AclPolicy, policy: DoorPolicy, count: int) -> None:
         self._version, self._policy_message, self._policy, self._count = (

@@ -65,6 +65,20 @@ class Delivery(Generic[M]):
 Handler = Callable[[Delivery[Any]], None]
 
 
+@dataclass(frozen=True)
+class Payload:
+    """A received payload left undecoded (see :meth:`Link.subscribe_payload`)."""
+
+    topic: str
+    spec: TopicSpec
+    ids: dict[str, str]
+    data: bytes
+    retained: bool
+
+
+PayloadHandler = Callable[[Payload], None]
+
+
 @dataclass
 class LinkStats:
     """Counters, for logs, health checks and tests."""
@@ -93,8 +107,9 @@ class LinkStats:
 class _Subscription:
     topic_filter: str
     spec: TopicSpec
-    handler: Handler
+    handler: Handler | PayloadHandler
     dedupe: bool
+    raw: bool = False
 
 
 @dataclass
@@ -255,7 +270,10 @@ class Link:
         Handlers run on the link's network thread: keep them short.
         """
         spec = self.topics.spec_for(topic_filter, wildcards=True)
-        sub = _Subscription(topic_filter, spec, handler, dedupe)
+        self._add_subscription(_Subscription(topic_filter, spec, handler, dedupe))
+
+    def _add_subscription(self, sub: _Subscription) -> None:
+        topic_filter, spec = sub.topic_filter, sub.spec
         with self._cond:
             self._subs.append(sub)
             self._routes.clear()
@@ -267,6 +285,23 @@ class Link:
                 if mid is not None:
                     with self._cond:
                         self._subacks[mid] = ([topic_filter], False)
+
+    def subscribe_payload(self, topic_filter: str, handler: PayloadHandler) -> None:
+        """Like :meth:`subscribe`, but hand over the payload undecoded.
+
+        For payloads too large to decode in the network thread or to hold as
+        models at once (a 100,000-entry access list): the handler decodes
+        with the topic's codec itself, and counts what it rejects.
+        """
+        self._add_subscription(
+            _Subscription(
+                topic_filter,
+                self.topics.spec_for(topic_filter, wildcards=True),
+                handler,
+                False,
+                True,
+            )
+        )
 
     def resubscribe(self, topic_filter: str) -> bool:
         """Send SUBSCRIBE again for a filter this link already has.
@@ -483,6 +518,14 @@ class Link:
         if found is None:
             self._reject(topic, "topic has an id the contract does not allow")
             return
+        raw = [s for s in subs if s.raw]
+        if raw:
+            payload = Payload(topic, found.spec, found.ids, bytes(msg.payload), bool(msg.retain))
+            for sub in raw:
+                self._call(sub, payload, "an undecoded payload")
+            subs = [s for s in subs if not s.raw]
+            if not subs:
+                return
         try:
             message = found.spec.codec.decode(bytes(msg.payload))
         except MessageError as err:
@@ -493,11 +536,14 @@ class Link:
             self.stats.duplicates += 1
             return
         for sub in subs:
-            try:
-                sub.handler(delivery)
-            except Exception:
-                self.stats.handler_errors += 1
-                log.exception("handler for %s failed on message %s", sub.topic_filter, message.id)
+            self._call(sub, delivery, f"message {message.id}")
+
+    def _call(self, sub: _Subscription, item: Any, what: str) -> None:
+        try:
+            sub.handler(item)
+        except Exception:
+            self.stats.handler_errors += 1
+            log.exception("handler for %s failed on %s", sub.topic_filter, what)
 
     def _route(self, topic: str) -> tuple[TopicMatch | None, list[_Subscription]] | None:
         """What a received topic is and who wants it; cached per topic (few exist)."""

@@ -8,6 +8,7 @@ Unknown fields are ignored so that a newer hub can talk to older doors.
 """
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -20,6 +21,7 @@ from pydantic import (
     Field,
     SerializerFunctionWrapHandler,
     StringConstraints,
+    TypeAdapter,
     ValidationError,
     field_validator,
     model_serializer,
@@ -501,6 +503,31 @@ class Codec(Generic[M]):
 
     def decode(self, data: bytes) -> M:
         """Parse and validate ``data``; any problem raises one :class:`MessageError`."""
+        raw = self._load(data)
+        model = self._pick_model(raw)
+        try:
+            return model.model_validate(raw)
+        except ValidationError as err:
+            raise MessageError(f"{self.name}: {_describe(err)}") from err
+
+    def decode_in_parts(self, data: bytes, field: str) -> tuple[M, list[Any]]:
+        """Decode all of ``data`` but the list ``field``, which comes back raw.
+
+        For lists too long to hold as models at once (100,000 access-list
+        entries): the message has ``field`` empty; validate the raw items in
+        batches with :func:`validate_batches`.
+        """
+        raw = self._load(data)
+        model = self._pick_model(raw)
+        items = raw.pop(field, [])
+        if not isinstance(items, list):
+            raise MessageError(f"{self.name}: field '{field}' must be a list")
+        try:
+            return model.model_validate(raw), items
+        except ValidationError as err:
+            raise MessageError(f"{self.name}: {_describe(err)}") from err
+
+    def _load(self, data: bytes) -> dict[str, Any]:
         if len(data) > self.max_bytes:
             raise MessageError(
                 f"{self.name}: payload is {len(data)} bytes, over the limit of {self.max_bytes}"
@@ -517,11 +544,7 @@ class Codec(Generic[M]):
             ) from err
         if not isinstance(raw, dict):
             raise MessageError(f"{self.name}: expected a JSON object, got {type(raw).__name__}")
-        model = self._pick_model(raw)
-        try:
-            return model.model_validate(raw)
-        except ValidationError as err:
-            raise MessageError(f"{self.name}: {_describe(err)}") from err
+        return raw
 
     def _pick_model(self, raw: dict[str, Any]) -> type[M]:
         version = raw.get("v")
@@ -546,8 +569,35 @@ class Codec(Generic[M]):
         return model
 
 
-def _describe(err: ValidationError) -> str:
-    problems = [_describe_one(e) for e in err.errors()[:MAX_ERRORS_SHOWN]]
+P = TypeVar("P", bound=Part)
+
+
+def validate_batches(
+    name: str, field: str, model: type[P], items: list[Any], size: int = 2000
+) -> Iterator[list[P]]:
+    """Validate raw ``items`` (from :meth:`Codec.decode_in_parts`) ``size`` at a time.
+
+    Each raw item is dropped from ``items`` once validated, so memory holds
+    one batch of models at a time. A bad item raises :class:`MessageError`
+    naming its index, like ``field 'entries.41.credential': ...``.
+    """
+    adapter = TypeAdapter(list[model])  # type: ignore[valid-type]
+    for start in range(0, len(items), size):
+        chunk = items[start : start + size]
+        items[start : start + size] = [None] * len(chunk)
+        try:
+            batch: list[P] = adapter.validate_python(chunk)
+        except ValidationError as err:
+            raise MessageError(f"{name}: {_describe(err, (field,), start)}") from err
+        del chunk
+        yield batch
+
+
+def _describe(err: ValidationError, prefix: tuple[str, ...] = (), offset: int = 0) -> str:
+    errors: list[Any] = list(err.errors()[:MAX_ERRORS_SHOWN])
+    if prefix:  # a batch of a list: the item's index within the whole list
+        errors = [{**e, "loc": (*prefix, int(e["loc"][0]) + offset, *e["loc"][1:])} for e in errors]
+    problems = [_describe_one(e) for e in errors]
     more = err.error_count() - len(problems)
     return "; ".join(problems) + (f"; and {more} more" if more > 0 else "")
 

@@ -87,7 +87,8 @@ def test_devices_report_availability_and_stop_cleanly(
 ):
     config = tmp_path / f"{section}.toml"
     config.write_text(
-        f'data_dir = "{tmp_path}"\n[site]\nid = "testsite"\n{SITE_KEY_TOML}[{section}]\nid = "front"\n'
+        f'data_dir = "{tmp_path}"\n[site]\nid = "testsite"\n{SITE_KEY_TOML}'
+        f'[{section}]\nid = "front"\n'
         f"[mqtt]\nport = {embedded_broker.port}\n"
         + (MOCK_HARDWARE_TOML if section == "door" else "")
     )
@@ -152,7 +153,8 @@ def test_an_unwritable_data_dir_is_a_clear_error(tmp_path):
     blocker.write_text("")
     config = tmp_path / "door.toml"
     config.write_text(
-        f'data_dir = "{blocker}"\n[site]\nid = "s"\n{SITE_KEY_TOML}[door]\nid = "front"\n' + MOCK_HARDWARE_TOML
+        f'data_dir = "{blocker}"\n[site]\nid = "s"\n{SITE_KEY_TOML}[door]\nid = "front"\n'
+        + MOCK_HARDWARE_TOML
     )
     result = run(str(BIN / "hubtap-door"), "--config", str(config))
     assert result.returncode == 1

@@ -4,6 +4,7 @@ Events are read back from the outbox, where the link keeps them until a
 broker takes them; time is driven by hand where alarms and modes depend on it.
 """
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -12,8 +13,9 @@ from typing import Any
 
 import pytest
 
+from door import controller as controller_module
 from door.config import DoorConfig
-from door.controller import DoorController
+from door.controller import LARGE_PAYLOAD, DoorController, peek_version
 from door.decision import Mode
 from door.replica import Replica
 from door.saved_state import SavedState
@@ -24,6 +26,7 @@ from hublink.config import load_config
 from hublink.credentials import credential_hash
 from hublink.link import Delivery, Link
 from hublink.messages import (
+    ACL_SNAPSHOT,
     DOOR_EVENT,
     AccessEvent,
     AclDelta,
@@ -502,3 +505,55 @@ def test_a_lock_that_fails_raises_an_alarm_and_the_tap_is_still_recorded(make_do
     assert event.timing.lock_ms is None
     alarm = door.events(AlarmEvent)[-1]
     assert (alarm.alarm, alarm.active, alarm.detail) == ("lock_fault", True, "relay gone")
+
+
+def test_a_snapshot_payload_is_taken_up_in_batches_and_a_repeat_is_not_decoded(make_door, mocker):
+    door = make_door()
+    data = ACL_SNAPSHOT.encode(snapshot(4))
+    door.controller.apply_update(data)
+    assert door.replica.version == 4
+    assert door.tap(MEMBER).granted
+    decode = mocker.spy(ACL_SNAPSHOT, "decode_in_parts")
+    door.controller.apply_update(data)  # the hub republished the same version
+    assert decode.call_count == 0
+    door.controller.apply_update(ACL_SNAPSHOT.encode(snapshot(5)))
+    assert decode.call_count == 1
+    assert door.replica.version == 5
+
+
+def test_a_snapshot_with_one_bad_entry_is_refused_whole(make_door):
+    door = make_door(list_=snapshot(1))
+    good = json.loads(ACL_SNAPSHOT.encode(snapshot(2, POLICY, entry(STRANGER, "m-new"))))
+    good["entries"][-1]["credential"] = "not a hash"
+    door.controller.apply_update(json.dumps(good).encode())
+    assert door.replica.version == 1
+    assert door.tap(STRANGER).reason == "unknown_credential"
+    assert door.controller.telemetry().rejected_messages == 1
+    door.controller.apply_update(b"\x00garbage")
+    assert door.controller.telemetry().rejected_messages == 2
+
+
+@pytest.mark.parametrize(
+    ("head", "version"),
+    [
+        (b'{"v":1,"id":"x","ts":"t","door_id":"front","version":42,"policy":{}', 42),
+        (b'{"v": 1, "version" : 7, "entries": []}', 7),
+        (b'{"policy":{"version":3},"version":9}', None),  # nested first: not trusted
+        (b'{"entries":[{"version":3}],"version":9}', None),
+        (b"garbage", None),
+    ],
+)
+def test_the_version_is_peeked_only_from_the_top_level_head(head, version):
+    assert peek_version(head) == version
+
+
+def test_a_large_snapshot_is_applied_by_a_child_process(make_door, mocker):
+    door = make_door(list_=snapshot(1))
+    filler = [AclEntry(credential=f"{i:064x}", member_id=f"x{i}") for i in range(11_000)]
+    data = ACL_SNAPSHOT.encode(snapshot(2, POLICY, entry(STRANGER, "m-new"), *filler))
+    assert len(data) > LARGE_PAYLOAD
+    child = mocker.spy(controller_module, "apply_in_child")
+    door.controller.apply_update(data)
+    assert child.call_count == 1
+    assert (door.replica.version, len(door.replica)) == (2, 11_005)
+    assert door.tap(STRANGER).reason == "member"

@@ -511,3 +511,22 @@ def test_resubscribe_fetches_the_retained_message_again(broker, topics, tmp_path
             with pytest.raises(LinkError, match="not subscribed"):
                 hub.resubscribe(topics.door_event(ANY))
     assert not hub.resubscribe(state_filter)  # stopped: nothing to send it on
+
+
+def test_a_payload_subscription_gets_the_bytes_undecoded(embedded_broker, topics):
+    payloads = Collector()
+    snapshot_filter = topics.door_acl_snapshot(ANY)
+    door = hub_link(embedded_broker.port, topics)
+    door.subscribe_payload(snapshot_filter, payloads)  # before start: in place once connected
+    with door:
+        assert door.wait_connected(10)
+        publisher = raw_client(embedded_broker.port)
+        try:
+            publisher.publish(topics.door_acl_snapshot("front"), b"not even json", qos=1)
+            assert payloads.wait_for(1, 10)
+        finally:
+            publisher.loop_stop()
+            publisher.disconnect()
+    item = payloads.items[0]
+    assert (item.data, item.ids, item.retained) == (b"not even json", {"door_id": "front"}, False)
+    assert door.stats.rejected == 0  # the handler decodes, and counts what it refuses

@@ -230,3 +230,32 @@ def test_unknown_keys_never_stop_a_valid_message_decoding(status, extra):
     decoded = m.AVAILABILITY.decode(json.dumps({**payload, "status": status}).encode())
     assert decoded.status == status
     assert decoded.id == payload["id"]
+
+
+def test_a_long_list_decodes_in_parts_and_validates_in_batches():
+    entries = [m.AclEntry(credential=f"{i:064x}", member_id=f"m{i}") for i in range(4500)]
+    data = m.ACL_SNAPSHOT.encode(m.AclSnapshot(door_id="front", version=3, entries=entries))
+    head, raw = m.ACL_SNAPSHOT.decode_in_parts(data, "entries")
+    assert (head.version, head.entries, len(raw)) == (3, (), 4500)
+    batches = m.validate_batches("snapshot", "entries", m.AclEntry, raw, size=2000)
+    first = next(batches)
+    assert len(first) == 2000
+    assert raw[:2000] == [None] * 2000  # validated items are let go
+    assert raw[2000] is not None
+    assert [e for batch in [first, *batches] for e in batch] == entries
+
+
+def test_a_bad_item_deep_in_a_long_list_is_named_by_its_index():
+    raw = [{"credential": f"{i:064x}", "member_id": f"m{i}"} for i in range(3000)]
+    raw[2345]["credential"] = "not a hash"
+    with pytest.raises(MessageError, match=r"snapshot: field 'entries\.2345\.credential'"):
+        list(m.validate_batches("snapshot", "entries", m.AclEntry, raw, size=1000))
+
+
+def test_decoding_in_parts_checks_the_rest_as_decode_does():
+    with pytest.raises(MessageError, match="field 'entries' must be a list"):
+        m.ACL_SNAPSHOT.decode_in_parts(envelope(door_id="front", version=1, entries=5), "entries")
+    with pytest.raises(MessageError, match="field 'version'"):
+        m.ACL_SNAPSHOT.decode_in_parts(envelope(door_id="front", version=-1), "entries")
+    with pytest.raises(MessageError, match="not JSON"):
+        m.ACL_SNAPSHOT.decode_in_parts(b"{", "entries")
