@@ -1,7 +1,8 @@
 """Run every benchmark; print the results as one JSON document.
 
-The link benchmarks share one Mosquitto; the NFC tap and lock benchmarks need
-none and run after it has stopped.
+The link benchmarks, the door's event delivery and the door service's memory
+share one Mosquitto; the NFC tap, door tap, lock, decision and access-list
+benchmarks need none and run after it has stopped.
 
 The document is also written to ``build/bench/results.json``. Exits 1 if a
 benchmark could not finish; a missed target is reported, not an error.
@@ -11,7 +12,17 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import link_roundtrip, lock_energise, nfc_tap, outbox_drain
+from benchmarks import (
+    door_decision,
+    door_list,
+    door_memory,
+    door_outbox,
+    door_tap,
+    link_roundtrip,
+    lock_energise,
+    nfc_tap,
+    outbox_drain,
+)
 from benchmarks.common import Result, arguments, broker_settings, emit, has_error, mosquitto
 from benchmarks.machine import machine_info
 
@@ -32,12 +43,21 @@ def main() -> int:
     with mosquitto(settings) as port:
         result["link_roundtrip"] = link_roundtrip.run(port, args.count)
         result["outbox_drain"] = outbox_drain.run(port, args.count)
+        result["door_outbox"] = door_outbox.run(port, args.count)
+        result["door_memory"] = door_memory.run(port)
     result["nfc_tap"] = nfc_tap.run(args.count)
+    result["door_tap"] = door_tap.run(args.count)
     result["lock_energise"] = lock_energise.run(args.count)  # no target: reported only
+    result["door_decision"] = door_decision.run(args.count)
+    result["door_list"] = door_list.run()  # no target: reported only
     result["targets_met"] = {
         "link_paho_ratio_max": result["link_roundtrip"]["meets_target"],
         "drain_rate_min": result["outbox_drain"]["meets_target"],
         "nfc_tap_ratio_max": result["nfc_tap"]["meets_target"],
+        "door_decision_p99_max": result["door_decision"]["meets_target"],
+        "door_tap_added_max": result["door_tap"]["meets_target"],
+        "door_memory_rss_max": result["door_memory"]["meets_target"],
+        "door_outbox_delivery_max": result["door_outbox"]["meets_target"],
     }
     result["duration_s"] = round(time.perf_counter() - started, 1)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
