@@ -487,13 +487,11 @@ class DoorController:
         fields["synced"] = self.last_sync is not None
         if fields == self._last_state:
             return
+        self._last_state = fields  # retained: the link sends it once connected
         try:
-            sent = self.link.publish(self.topics.door_state(self.door_id), state)
+            self.link.publish(self.topics.door_state(self.door_id), state)
         except HublinkError as err:
             self._publish_log.log(logging.ERROR, "state not published: %s", err)
-            return
-        if sent:  # else offered again on the next tick, until the link has sent it
-            self._last_state = fields
 
     def telemetry(self, mono: float | None = None) -> DoorTelemetry:
         """Tap latency, reader health and outbox depth now."""

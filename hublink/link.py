@@ -161,6 +161,7 @@ class Link:
         self._spec_cache: dict[str, TopicSpec] = {}
         self._routes: dict[str, tuple[TopicMatch | None, list[_Subscription]] | None] = {}
         self._subacks: dict[int, tuple[list[str], bool]] = {}  # mid: filters, gates connected
+        self._sent_retained: dict[str, bytes] = {}  # retained values sent on CONNACK
 
     # --- lifecycle ---------------------------------------------------------
 
@@ -458,7 +459,10 @@ class Link:
         for topic, payload in retained:
             client.publish(topic, payload, qos=1, retain=True)
         if not awaiting_suback:  # else connected once the broker answers the SUBSCRIBE
-            self._declare_connected()
+            self._declare_connected(client, dict(retained))
+        else:
+            with self._cond:
+                self._sent_retained = dict(retained)
 
     def _on_subscribe(
         self, client: mqtt.Client, userdata: Any, mid: int, reasons: list[ReasonCode], props: Any
@@ -474,10 +478,20 @@ class Link:
                 ", ".join(refused),
             )
         if gates_connection:
-            self._declare_connected()
+            with self._cond:
+                sent = self._sent_retained
+            self._declare_connected(client, sent)
 
-    def _declare_connected(self) -> None:
-        with self._cond:
+    def _declare_connected(self, client: mqtt.Client, sent: dict[str, bytes]) -> None:
+        """Declare the session up, first sending retained values set since CONNACK.
+
+        ``publish`` keeps a retained value without sending it until the link
+        counts as connected; ``sent`` is what ``_on_connect`` already sent.
+        """
+        with self._cond:  # one hold: a publish lands either in ``missed`` or after this
+            for topic, payload in self._retained.items():
+                if sent.get(topic) != payload:
+                    client.publish(topic, payload, qos=1, retain=True)
             self._generation += 1
             self.stats.connects += 1
             self._connected.set()

@@ -530,3 +530,29 @@ def test_a_payload_subscription_gets_the_bytes_undecoded(embedded_broker, topics
     item = payloads.items[0]
     assert (item.data, item.ids, item.retained) == (b"not even json", {"door_id": "front"}, False)
     assert door.stats.rejected == 0  # the handler decodes, and counts what it refuses
+
+
+def test_retained_state_set_while_the_subscribe_is_pending_is_sent(broker, topics, tmp_path):
+    door = door_link(broker.port, topics, tmp_path)
+    door.subscribe(topics.door_command("front"), Collector())
+    connacked = threading.Event()
+    on_connect, on_subscribe = door._on_connect, door._on_subscribe
+
+    def slow_suback(*args):
+        connacked.wait(5)
+        time.sleep(0.3)  # the window between CONNACK and SUBACK, widened
+        on_subscribe(*args)
+
+    def mark_connect(*args):
+        on_connect(*args)
+        connacked.set()
+
+    door._on_connect, door._on_subscribe = mark_connect, slow_suback
+    states = Collector()
+    with door:
+        assert connacked.wait(10)
+        assert not door.publish(topics.door_state("front"), DoorState(lock="locked", acl_version=3))
+        assert door.wait_connected(10)
+        with hub_link(broker.port, topics, {topics.door_state(ANY): states}):
+            assert states.wait_for(1, 10)
+    assert states.messages[0].acl_version == 3
