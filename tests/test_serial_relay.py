@@ -167,9 +167,7 @@ def test_a_signal_to_the_process_relocks_the_door(pair, signum):
         assert pair.read(8, timeout=10) == OFF + ON
         assert read_line(child, 10) == b"unlocked\n"
         child.send_signal(signum)
-        started = time.monotonic()
-        assert pair.read(4, timeout=2) == OFF
-        assert time.monotonic() - started < 2
+        assert pair.read(4, timeout=10) == OFF  # long before the 30 s unlock would end
         assert child.wait(5) == -signum  # and the signal still ends the process
     finally:
         if child.poll() is None:
