@@ -28,6 +28,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from benchmarks.common import percentile
+from door.controller import peek_version
 from hublink.credentials import credential_hash
 from hublink.messages import (
     ACL_SNAPSHOT,
@@ -193,6 +194,22 @@ def encoded(entries: int = ENTRIES, version: int = VERSION, door_id: str = DOOR_
     """
     payload = ACL_SNAPSHOT.encode(build_snapshot(entries, version, door_id))
     return EncodedList(payload, entries, version, door_id)
+
+
+def at_version(payload: bytes, version: int) -> bytes:
+    """``payload`` (an encoded snapshot) with its top-level ``version`` set to ``version``.
+
+    Only the bytes of the head change, so a resync of the same 100,000 cards
+    at the next version costs no second encode.
+    """
+    current = peek_version(payload)
+    if current is None:
+        raise ValueError("the payload has no top-level version in its head")
+    old, new = f'"version":{current},'.encode(), f'"version":{version},'.encode()
+    changed = payload.replace(old, new, 1)
+    if peek_version(changed) != version:
+        raise ValueError(f"could not set the payload's version to {version}")
+    return changed
 
 
 def ms_summary(seconds: Sequence[float]) -> dict[str, float | int]:

@@ -11,14 +11,24 @@ directory. Two runs, each a fresh process and data folder:
   the process settles, and its memory is read.
 - ``list``: the realistic 100,000-card snapshot of ``benchmarks.door_common``
   is published retained on ``door/<door_id>/acl/snapshot`` before the door
-  starts, so the door receives it on subscribing, decodes it and applies it to
-  its replica; once its retained state reports ``acl_version`` = the list's
-  version (``sync_s`` after the process started), it settles and its
-  memory is read.
+  starts, so the door receives it on subscribing and takes it up: the payload
+  is over ``door.controller.LARGE_PAYLOAD``, so a ``python -m
+  door.list_apply`` child decodes it and writes the replica, and the door
+  reloads it. Once its retained state reports ``acl_version`` = the list's
+  version (``sync_s`` after the process started), it settles and its memory
+  is read. Then (``update``) the same cards are published at the next
+  version, as a resync would bring them, and ``publish_to_state_s`` runs
+  from that publish until the door's state reports the new ``acl_version``;
+  it settles again and its memory is read again.
 
 Memory is ``VmRSS`` (resident now, after ``SETTLE_S``: the target) and
 ``VmHWM`` (the peak resident size, informational) from ``/proc/<pid>/status``,
-in MB (10^6 bytes) and MiB. Target: steady RSS with the list at most 80 MB.
+in MB (10^6 bytes) and MiB. While the door takes up a list, its child
+processes are polled every ``POLL_S``: ``list_apply_children`` counts the
+``door.list_apply`` ones seen, ``child_hwm_mb_seen`` is the largest
+``VmHWM`` read from one of them (a lower bound of its peak: the last read
+may come before its end). Target: steady RSS with the list, after the first
+list and after the update, at most 80 MB.
 """
 
 import argparse
@@ -30,6 +40,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +53,8 @@ from benchmarks.common import (
     mosquitto,
     paho_client,
 )
-from benchmarks.door_common import ENTRIES, encoded
+from benchmarks.door_common import ENTRIES, at_version, encoded
+from door.controller import LARGE_PAYLOAD
 from hublink.errors import MessageError
 from hublink.messages import AVAILABILITY, DOOR_STATE, Availability
 from hublink.topics import Topics
@@ -55,6 +67,8 @@ SETTLE_S = 3.0
 """Seconds between the state the benchmark waits for and reading the memory."""
 STOP_TIMEOUT_S = 10.0
 PUBLISH_TIMEOUT_S = 30.0
+POLL_S = 0.02
+"""How often the door's state and its children are looked at while it takes up a list."""
 LOG_TAIL = 2000
 MB = 1e6
 MIB = 1024 * 1024
@@ -66,12 +80,13 @@ def door_command() -> list[str]:
 
 
 def run(port: int, entries: int = ENTRIES) -> Result:
-    """Measure the door's memory without a list and with ``entries`` cards."""
+    """Measure the door's memory without a list, with ``entries`` cards, and after an update."""
     listed = encoded(entries)
     result: Result = {
         "benchmark": "door_memory",
         "entries": entries,
         "payload_bytes": len(listed.payload),
+        "apply_path": "child process" if len(listed.payload) > LARGE_PAYLOAD else "in thread",
         "command": "hubtap-door --config door.toml",
         "hardware": "gpiozero mock pins (lock on pin 17), mock reader",
         "settle_s": SETTLE_S,
@@ -84,16 +99,30 @@ def run(port: int, entries: int = ENTRIES) -> Result:
             _publish(
                 hub, topics.hub_availability(), AVAILABILITY.encode(Availability(status="online"))
             )
-            result["empty"] = _door_run(port, EMPTY_DOOR_ID, None)
-            _publish(hub, topics.door_acl_snapshot(listed.door_id), listed.payload)
-            result["list"] = _door_run(port, listed.door_id, listed.version)
-    except (BenchmarkError, OSError, subprocess.SubprocessError) as err:
+            result["empty"] = _door_run(hub, port, EMPTY_DOOR_ID, None)
+            snapshot_topic = topics.door_acl_snapshot(listed.door_id)
+            _publish(hub, snapshot_topic, listed.payload)
+            update = Update(
+                snapshot_topic, listed.version + 1, at_version(listed.payload, listed.version + 1)
+            )
+            result["list"] = _door_run(hub, port, listed.door_id, listed.version, update)
+    except (BenchmarkError, OSError, subprocess.SubprocessError, ValueError) as err:
         result.update(error=f"{type(err).__name__}: {err}", meets_target=False)
         return result
+    result["update"] = result["list"].pop("update")
     result["list_minus_empty_mb"] = round(result["list"]["rss_mb"] - result["empty"]["rss_mb"], 1)
-    result["meets_target"] = result["list"]["rss_mb"] <= RSS_MAX_MB
+    result["meets_target"] = max(result["list"]["rss_mb"], result["update"]["rss_mb"]) <= RSS_MAX_MB
     result["duration_s"] = round(time.perf_counter() - started, 2)
     return result
+
+
+@dataclass(frozen=True)
+class Update:
+    """A snapshot the hub publishes while the door runs."""
+
+    topic: str
+    version: int
+    payload: bytes
 
 
 def _publish(client: Any, topic: str, payload: bytes) -> None:
@@ -103,35 +132,95 @@ def _publish(client: Any, topic: str, payload: bytes) -> None:
         raise BenchmarkError(f"the broker did not take {topic} within {PUBLISH_TIMEOUT_S:g} s")
 
 
-def _door_run(port: int, door_id: str, version: int | None) -> Result:
-    """Start a door, wait for its state (at ``version``, if given), settle, read its memory."""
-    topics = Topics(SITE)
-    reported = threading.Event()
-    states: list[int] = []
+class StateWatch:
+    """The versions a door's retained state reports, and a wait for one of them."""
 
-    def on_state(client: Any, userdata: Any, msg: Any) -> None:
+    def __init__(self) -> None:
+        self.versions: list[int] = []
+        self._cond = threading.Condition()
+
+    def on_state(self, client: Any, userdata: Any, msg: Any) -> None:
         try:
             state = DOOR_STATE.decode(msg.payload)
         except MessageError:
             return
-        states.append(state.acl_version)
-        if version is None or state.acl_version == version:
-            reported.set()
+        with self._cond:
+            self.versions.append(state.acl_version)
+            self._cond.notify_all()
 
+    def seen(self, version: int | None, since: int) -> bool:
+        """A state (at ``version``, if given) after the first ``since`` ones."""
+        with self._cond:
+            return any(version is None or v == version for v in self.versions[since:])
+
+    def wait(self, version: int | None, since: int, timeout: float) -> bool:
+        with self._cond:
+            return self._cond.wait_for(lambda: self.seen(version, since), timeout)
+
+
+class ChildWatch:
+    """The ``door.list_apply`` children of a process, and the largest ``VmHWM`` read from one."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.children: set[int] = set()
+        self.hwm = 0
+
+    def poll(self) -> None:
+        for child in _children(self.pid):
+            try:
+                if b"door.list_apply" not in Path(f"/proc/{child}/cmdline").read_bytes():
+                    continue
+                hwm = _memory(child)["VmHWM"]
+            except (OSError, BenchmarkError):  # it has just ended
+                continue
+            self.children.add(child)
+            self.hwm = max(self.hwm, hwm)
+
+    def summary(self) -> Result:
+        return {
+            "list_apply_children": len(self.children),
+            "child_hwm_mb_seen": round(self.hwm / MB, 1) if self.children else None,
+        }
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return found
+    for task in tasks:
+        try:
+            found.extend(int(c) for c in (task / "children").read_text().split())
+        except OSError:
+            continue
+    return found
+
+
+def _door_run(
+    hub: Any, port: int, door_id: str, version: int | None, update: Update | None = None
+) -> Result:
+    """Start a door, wait for its state (at ``version``, if given), settle, read its memory.
+
+    With ``update``, publish it next and do the same for its version.
+    """
+    topics = Topics(SITE)
+    watch = StateWatch()
     with (
         tempfile.TemporaryDirectory(prefix="hubtap-door-memory-") as workdir,
         paho_client(port, f"bench-watch-{door_id}") as watcher,
     ):
-        watcher.on_message = on_state
+        watcher.on_message = watch.on_state
         subscribed = watcher.subscribe(topics.door_state(door_id), qos=1)
         if subscribed[0] != 0:
             raise BenchmarkError(f"cannot subscribe to the state of door {door_id}")
         time.sleep(0.2)  # a retained state from an earlier run would arrive now
-        reported.clear()
         config = Path(workdir) / "door.toml"
         config.write_text(_config_toml(port, door_id, Path(workdir) / "data"))
         log_path = Path(workdir) / "door.log"
         with log_path.open("wb") as log:
+            since = len(watch.versions)
             started = time.perf_counter()
             process = subprocess.Popen(
                 [*door_command(), "--config", str(config)],
@@ -140,31 +229,54 @@ def _door_run(port: int, door_id: str, version: int | None) -> Result:
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )
         try:
-            _wait_reported(process, reported, version, states, log_path)
+            children = ChildWatch(process.pid)
+            _wait_reported(process, watch, version, since, children=children, log_path=log_path)
             sync_s = time.perf_counter() - started
-            samples = []
-            deadline = time.perf_counter() + SETTLE_S
-            while time.perf_counter() < deadline:
-                time.sleep(0.5)
-                samples.append(_memory(process.pid)["VmRSS"])
-            memory = _memory(process.pid)
+            result: Result = {
+                "door_id": door_id,
+                "acl_version": watch.versions[-1] if watch.versions else None,
+                "sync_s": round(sync_s, 2),
+                **_settled(process.pid),
+                **children.summary(),
+            }
+            if update is not None:
+                children = ChildWatch(process.pid)
+                since = len(watch.versions)
+                published = time.perf_counter()
+                _publish(hub, update.topic, update.payload)
+                _wait_reported(
+                    process, watch, update.version, since, children=children, log_path=log_path
+                )
+                result["update"] = {
+                    "acl_version": watch.versions[-1],
+                    "publish_to_state_s": round(time.perf_counter() - published, 2),
+                    **_settled(process.pid),
+                    **children.summary(),
+                }
         finally:
             code = _stop(process)
         log_tail = log_path.read_text(errors="replace")[-LOG_TAIL:]
-    result: Result = {
-        "door_id": door_id,
-        "acl_version": states[-1] if states else None,
-        "sync_s": round(sync_s, 2),
+    result["exit_code"] = code
+    if code not in (0, -signal.SIGTERM):
+        result["log_tail"] = log_tail
+    return result
+
+
+def _settled(pid: int) -> Result:
+    """Wait ``SETTLE_S``, sampling ``VmRSS``; then the memory of ``pid``."""
+    samples = []
+    deadline = time.perf_counter() + SETTLE_S
+    while time.perf_counter() < deadline:
+        time.sleep(0.5)
+        samples.append(_memory(pid)["VmRSS"])
+    memory = _memory(pid)
+    return {
         "rss_mb": round(memory["VmRSS"] / MB, 1),
         "rss_mib": round(memory["VmRSS"] / MIB, 1),
         "hwm_mb": round(memory["VmHWM"] / MB, 1),
         "hwm_mib": round(memory["VmHWM"] / MIB, 1),
         "rss_settling_mb": [round(s / MB, 1) for s in samples],
-        "exit_code": code,
     }
-    if code not in (0, -signal.SIGTERM):
-        result["log_tail"] = log_tail
-    return result
 
 
 def _config_toml(port: int, door_id: str, data_dir: Path) -> str:
@@ -179,13 +291,16 @@ def _config_toml(port: int, door_id: str, data_dir: Path) -> str:
 
 def _wait_reported(
     process: subprocess.Popen[bytes],
-    reported: threading.Event,
+    watch: StateWatch,
     version: int | None,
-    states: list[int],
+    since: int,
+    *,
+    children: ChildWatch,
     log_path: Path,
 ) -> None:
     deadline = time.perf_counter() + SYNC_TIMEOUT_S
-    while not reported.wait(0.05):
+    while not watch.wait(version, since, POLL_S):
+        children.poll()
         if process.poll() is not None:
             tail = log_path.read_text(errors="replace")[-LOG_TAIL:]
             raise BenchmarkError(f"hubtap-door exited with {process.returncode}: {tail}")
@@ -194,7 +309,7 @@ def _wait_reported(
             tail = log_path.read_text(errors="replace")[-LOG_TAIL:]
             raise BenchmarkError(
                 f"the door did not report {what} within {SYNC_TIMEOUT_S:g} s "
-                f"(versions seen: {states}); its log ends: {tail}"
+                f"(versions seen: {watch.versions}); its log ends: {tail}"
             )
 
 

@@ -53,6 +53,7 @@ from benchmarks.nfc_tap import _pinned
 from door.config import DoorConfig
 from door.controller import DoorController
 from door.errors import DoorError
+from door.list_apply import apply_payload
 from door.replica import Replica
 from door.saved_state import SavedState
 from hardware.build import DoorHardware, open_door_hardware
@@ -63,7 +64,6 @@ from hardware.taps import CardTap
 from hub_server.demo import free_port
 from hublink.errors import HublinkError
 from hublink.link import Link
-from hublink.messages import ACL_SNAPSHOT
 from hublink.outbox import Outbox
 from hublink.topics import Topics
 from tests.helpers.door_hardware import SITE_KEY_HEX
@@ -193,7 +193,7 @@ def _measure(
             Outbox(data / "outbox.sqlite3", config.outbox.synchronous) as outbox,
             Replica(data / "acl.sqlite3", DOOR_ID) as replica,
         ):
-            replica.apply_snapshot(ACL_SNAPSHOT.decode(encoded(entries).payload))
+            apply_payload(replica, encoded(entries).payload)
             topics = Topics(config.site.id)
             link = Link(config.mqtt, topics, client_id=f"bench-door-{DOOR_ID}", outbox=outbox)
             saved = SavedState(data / "door-state.json")

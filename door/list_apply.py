@@ -1,8 +1,9 @@
 """Taking up an access-list snapshot from its payload, in batches or in a child process.
 
 A 100,000-card snapshot is 15 MB of JSON; decoding it builds some 100 MB of
-Python objects and holds the interpreter for a good part of a second. So a
-large snapshot is applied by a short-lived child process (``python -m
+Python objects (freed memory the process then keeps) and its JSON parse
+holds the interpreter for tens of milliseconds at a time. So a large
+snapshot is applied by a short-lived child process (``python -m
 door.list_apply``) writing to the same SQLite file: the door's own threads
 keep deciding taps meanwhile, and the memory the decode took leaves with the
 child. Small snapshots are applied in the calling thread. Either way the

@@ -1,5 +1,7 @@
 """Run one door: hardware, access list, outbox and link around the controller."""
 
+import contextlib
+import ctypes
 import logging
 import sys
 import threading
@@ -20,6 +22,19 @@ from hublink.topics import Topics
 log = logging.getLogger(__name__)
 
 TICK_S = 0.25
+M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
+LARGE_BLOCK = 128 * 1024
+
+
+def keep_large_blocks_unpooled() -> None:
+    """Have glibc give every large block (an access-list payload) back when freed.
+
+    By default glibc raises its mmap threshold after a large block is freed,
+    so the next 15 MB snapshot comes from the heap and may stay there: fixed
+    at 128 KiB, payloads are mapped and unmapped, and the door stays small.
+    """
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to tune
+        ctypes.CDLL("libc.so.6").mallopt(M_MMAP_THRESHOLD, LARGE_BLOCK)
 
 
 def open_replica(path: Path, door_id: str) -> Replica:
@@ -40,6 +55,7 @@ def open_replica(path: Path, door_id: str) -> Replica:
 def run_door(config: DoorConfig, stop: threading.Event) -> None:
     """Run the door until ``stop`` is set; the lock is locked before and after."""
     setup_logging(config.log_level)
+    keep_large_blocks_unpooled()
     door_id = config.door.id
     topics = Topics(config.site.id)
     try:
