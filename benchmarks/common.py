@@ -3,6 +3,7 @@
 import argparse
 import json
 import math
+import os
 import statistics
 import sys
 import tempfile
@@ -199,5 +200,41 @@ def main_alone(
     settings = broker_settings(args)
     with mosquitto(settings) as port:
         result = {"broker_settings": list(settings), **run(port, args.count)}
+    emit(result)
+    return 1 if has_error(result) else 0
+
+
+@contextmanager
+def pinned(pin: bool) -> Iterator[list[int] | str]:
+    """Pin the calling thread (and threads it starts) to one CPU; yields what it runs on."""
+    if not pin or not hasattr(os, "sched_setaffinity"):
+        yield "any (pinning unsupported here)" if pin else "any (scheduler)"
+        return
+    saved = os.sched_getaffinity(0)
+    cpu = min(saved)
+    os.sched_setaffinity(0, {cpu})
+    try:
+        yield [cpu]
+    finally:
+        os.sched_setaffinity(0, saved)
+
+
+def main_pinned(
+    run: Callable[[int, bool], Result],
+    description: str | None,
+    default_count: int,
+    what: str,
+    argv: Sequence[str] | None = None,
+) -> int:
+    """Run a benchmark that needs no broker (``--count``, ``--no-pin``); print its JSON."""
+    parser = count_parser(description, default_count, what)
+    parser.add_argument(
+        "--no-pin",
+        dest="pin",
+        action="store_false",
+        help="do not pin the benchmark to one CPU (latencies become bimodal on a VM)",
+    )
+    args = parse_counted(parser, argv)
+    result = run(args.count, args.pin)
     emit(result)
     return 1 if has_error(result) else 0

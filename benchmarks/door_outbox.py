@@ -20,34 +20,20 @@ are those of ``benchmarks.outbox_drain``.
 """
 
 import random
-import tempfile
-import time
 from datetime import timedelta
-from pathlib import Path
 
 from benchmarks.common import (
-    CONNECT_TIMEOUT_S,
-    SITE,
     BenchmarkError,
     Result,
     main_alone,
-    mqtt_config,
     rate,
-    wait_until,
 )
 from benchmarks.door_common import REFERENCE, build_entry
-from benchmarks.outbox_drain import DOOR, _hub_in_child
-from hublink.link import Link
+from benchmarks.outbox_drain import fill_and_drain, hub_in_child
 from hublink.messages import DOOR_EVENT, AccessEvent, TapTiming
-from hublink.outbox import Outbox
-from hublink.topics import Topics
 
 DEFAULT_COUNT = 10_000
 DELIVERY_MAX_S = 5.0
-DRAIN_TIMEOUT_S = 120.0
-DELIVERY_TIMEOUT_S = 10.0
-"""Seconds to wait for the subscriber after the drain, plus one per 1000 events."""
-POLL_S = 0.005
 SEED = 5
 REASONS = (  # (granted, reason, weight)
     (True, "member", 70),
@@ -91,8 +77,6 @@ def access_events(count: int) -> list[AccessEvent]:
 
 def run(port: int, count: int = DEFAULT_COUNT) -> Result:
     """Queue ``count`` access events offline, reconnect, time their delivery."""
-    topics = Topics(SITE)
-    topic = topics.door_event(DOOR)
     events = access_events(count)
     sizes = [len(DOOR_EVENT.encode(event)) for event in events]
     result: Result = {
@@ -105,44 +89,22 @@ def run(port: int, count: int = DEFAULT_COUNT) -> Result:
         "delivery_max_s": DELIVERY_MAX_S,
     }
     try:
-        with (
-            tempfile.TemporaryDirectory(prefix="hubtap-door-outbox-") as workdir,
-            _hub_in_child(port, count) as collect,
-            Outbox(Path(workdir) / "outbox.sqlite3", synchronous="full") as outbox,
-        ):
-            sender = Link(mqtt_config(port), topics, client_id="bench-door-events", outbox=outbox)
-            try:
-                started = time.perf_counter()
-                for event in events:
-                    sender.publish(topic, event)
-                enqueue_s = time.perf_counter() - started
-                if len(outbox) != count:
-                    raise BenchmarkError(f"the outbox holds {len(outbox)} events, not {count}")
-                started = time.perf_counter()
-                sender.start()
-                if not sender.wait_connected(CONNECT_TIMEOUT_S):
-                    raise BenchmarkError(f"{sender.client_id} did not connect")
-                connect_s = time.perf_counter() - started
-                wait_until(lambda: len(outbox) == 0, DRAIN_TIMEOUT_S, "the drain", POLL_S)
-                drain_s = time.perf_counter() - started
-                delivered = collect(DELIVERY_TIMEOUT_S + count / 1000)
-            finally:
-                sender.stop()
+        run = fill_and_drain(port, events, hub_in_child, "full", "bench-door-events")
     except BenchmarkError as err:
         result.update(error=str(err), meets_target=False)
         return result
-    last_s = delivered.last_at - started if delivered.received else None
-    received_all = delivered.ids == {event.id for event in events}
-    delivery_s = max(drain_s, last_s) if last_s is not None else None
+    last_s = run.last_s
+    received_all = run.delivered.ids == {event.id for event in events}
+    delivery_s = max(run.drain_s, last_s) if last_s is not None else None
     result.update(
-        enqueue_s=round(enqueue_s, 3),
-        enqueue_rate=rate(count, enqueue_s),
-        connect_s=round(connect_s, 3),
-        drain_s=round(drain_s, 3),
+        enqueue_s=round(run.enqueue_s, 3),
+        enqueue_rate=rate(count, run.enqueue_s),
+        connect_s=round(run.connect_s, 3),
+        drain_s=round(run.drain_s, 3),
         last_received_s=None if last_s is None else round(last_s, 3),
         delivery_s=None if delivery_s is None else round(delivery_s, 3),
         delivered_rate=None if delivery_s is None else rate(count, delivery_s),
-        received=delivered.received,
+        received=run.delivered.received,
         received_all=received_all,
         meets_target=received_all and delivery_s is not None and delivery_s <= DELIVERY_MAX_S,
     )

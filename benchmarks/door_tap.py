@@ -29,12 +29,11 @@ pinned to one CPU while it runs, as in ``benchmarks.nfc_tap`` (``--no-pin``
 leaves it to the scheduler). The first ``WARMUP`` taps are dropped.
 """
 
-import argparse
 import socket
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,14 +41,11 @@ from benchmarks.common import (
     SITE,
     BenchmarkError,
     Result,
-    count_parser,
-    emit,
-    has_error,
     latency_summary,
-    parse_counted,
+    main_pinned,
+    pinned,
 )
 from benchmarks.door_common import DOOR_ID, ENTRIES, TAP_UID, encoded
-from benchmarks.nfc_tap import _pinned
 from door.config import DoorConfig
 from door.controller import DoorController
 from door.errors import DoorError
@@ -145,7 +141,7 @@ def run(count: int = DEFAULT_COUNT, pin: bool = True, entries: int = ENTRIES) ->
     try:
         with (
             tempfile.TemporaryDirectory(prefix="hubtap-door-tap-") as workdir,
-            _pinned(pin) as cpus,
+            pinned(pin) as cpus,
             CardEmulator(port=reader_port).holding(TAP_UID, HOLD_S),
         ):
             result["cpus"] = cpus
@@ -240,25 +236,5 @@ def _wait_for_taps(
         seen = len(taps)
 
 
-def arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    """``--count``: taps measured; ``--no-pin``: leave the threads to the scheduler."""
-    parser = count_parser(__doc__, DEFAULT_COUNT, "taps measured")
-    parser.add_argument(
-        "--no-pin",
-        dest="pin",
-        action="store_false",
-        help="do not pin the benchmark to one CPU",
-    )
-    return parse_counted(parser, argv)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the benchmark and print its JSON; 1 on error."""
-    args = arguments(argv)
-    result = run(args.count, args.pin)
-    emit(result)
-    return 1 if has_error(result) else 0
-
-
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main_pinned(run, __doc__, DEFAULT_COUNT, "taps measured"))

@@ -33,15 +33,12 @@ samples of every block are dropped (a reader just opened, the emulator just
 switched from the other side).
 """
 
-import argparse
 import gc
-import os
 import queue
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable
 from importlib.metadata import version
 from typing import Any
 
@@ -50,11 +47,9 @@ import nfc
 from benchmarks.common import (
     BenchmarkError,
     Result,
-    count_parser,
-    emit,
-    has_error,
     latency_summary,
-    parse_counted,
+    main_pinned,
+    pinned,
 )
 from hardware.emulator import CardEmulator
 from hardware.errors import EmulatorError, ReaderError
@@ -120,7 +115,7 @@ def run(count: int = DEFAULT_COUNT, pin: bool = True) -> Result:
     }
     latencies: dict[str, list[float]] = {name: [] for name in (*sides, "bare_activate")}
     try:
-        with _pinned(pin) as cpus, CardEmulator(port=port).holding(UID, HOLD_S):
+        with pinned(pin) as cpus, CardEmulator(port=port).holding(UID, HOLD_S):
             result["cpus"] = cpus
             for measure in sides.values():
                 measure(path, WARMUP)
@@ -276,21 +271,6 @@ def _check_uid(uid: bytes) -> None:
         raise BenchmarkError(f"bare nfcpy read {uid.hex().upper()}, not {UID}")
 
 
-@contextmanager
-def _pinned(pin: bool) -> Iterator[list[int] | str]:
-    """Pin the calling thread (and threads it starts) to one CPU; yields what it runs on."""
-    if not pin or not hasattr(os, "sched_setaffinity"):
-        yield "any (pinning unsupported here)" if pin else "any (scheduler)"
-        return
-    saved = os.sched_getaffinity(0)
-    cpu = min(saved)
-    os.sched_setaffinity(0, {cpu})
-    try:
-        yield [cpu]
-    finally:
-        os.sched_setaffinity(0, saved)
-
-
 def _ratios(side: Result, baseline: Result) -> dict[str, float]:
     return {q: round(side[f"{q}_us"] / baseline[f"{q}_us"], 3) for q in QUANTILES}
 
@@ -300,25 +280,5 @@ def _blocks(count: int, rounds: int) -> list[int]:
     return [count // rounds + (1 if i < count % rounds else 0) for i in range(rounds)]
 
 
-def arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    """``--count``: taps per side; ``--no-pin``: leave the threads to the scheduler."""
-    parser = count_parser(__doc__, DEFAULT_COUNT, "taps measured per side")
-    parser.add_argument(
-        "--no-pin",
-        dest="pin",
-        action="store_false",
-        help="do not pin the benchmark to one CPU (latencies become bimodal on a VM)",
-    )
-    return parse_counted(parser, argv)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the benchmark alone and print its JSON; 1 on error."""
-    args = arguments(argv)
-    result = run(args.count, args.pin)
-    emit(result)
-    return 1 if has_error(result) else 0
-
-
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main_pinned(run, __doc__, DEFAULT_COUNT, "taps measured per side"))

@@ -14,8 +14,8 @@ the sender's process, where it competes with the sender for the GIL.
 import multiprocessing
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
@@ -36,7 +36,7 @@ from benchmarks.common import (
     wait_until,
 )
 from hublink.link import Delivery, Link
-from hublink.messages import DOOR_EVENT, AlarmEvent
+from hublink.messages import DOOR_EVENT, AlarmEvent, Message
 from hublink.outbox import Outbox
 from hublink.topics import ANY, Topics
 
@@ -90,52 +90,81 @@ def run(port: int, count: int = DEFAULT_COUNT) -> Result:
     }
 
 
-def _fill_and_drain(port: int, count: int, mode: Mode, placement: str) -> Result:
-    """One measurement: enqueue while stopped, then time the drain and check delivery."""
+@dataclass(frozen=True)
+class Drained:
+    """One offline fill and drain: times from ``start()``, and what the hub got."""
+
+    enqueue_s: float
+    connect_s: float
+    drain_s: float
+    last_s: float | None
+    """From ``start()`` to the subscriber's last message; None if nothing arrived."""
+    delivered: Delivered
+    sender_stats: dict[str, int]
+
+
+def fill_and_drain(
+    port: int,
+    events: Sequence[Message],
+    hub: Callable[[int, int], AbstractContextManager[Collect]],
+    synchronous: Mode,
+    client_id: str,
+) -> Drained:
+    """Publish ``events`` on the benchmark door's event topic while the Link is stopped,
+    then start it and time until the broker has them all and the hub received them."""
     topics = Topics(SITE)
     topic = topics.door_event(DOOR)
-    events = [AlarmEvent(alarm="tamper", active=True, detail=f"bench {i}") for i in range(count)]
-    hub = _hub_in_child if placement == "separate_process" else _hub
-    try:
-        with (
-            tempfile.TemporaryDirectory(prefix="hubtap-outbox-") as workdir,
-            hub(port, count) as collect,
-            Outbox(Path(workdir) / "outbox.sqlite3", synchronous=mode) as outbox,
-        ):
-            sender = Link(mqtt_config(port), topics, client_id=f"bench-door-{mode}", outbox=outbox)
-            try:
-                started = time.perf_counter()
-                for event in events:
-                    sender.publish(topic, event)
-                enqueue_s = time.perf_counter() - started
-                if len(outbox) != count:
-                    raise BenchmarkError(f"the outbox holds {len(outbox)} messages, not {count}")
+    count = len(events)
+    with (
+        tempfile.TemporaryDirectory(prefix="hubtap-outbox-") as workdir,
+        hub(port, count) as collect,
+        Outbox(Path(workdir) / "outbox.sqlite3", synchronous=synchronous) as outbox,
+    ):
+        sender = Link(mqtt_config(port), topics, client_id=client_id, outbox=outbox)
+        try:
+            started = time.perf_counter()
+            for event in events:
+                sender.publish(topic, event)
+            enqueue_s = time.perf_counter() - started
+            if len(outbox) != count:
+                raise BenchmarkError(f"the outbox holds {len(outbox)} messages, not {count}")
 
-                started = time.perf_counter()
-                sender.start()
-                if not sender.wait_connected(CONNECT_TIMEOUT_S):
-                    raise BenchmarkError(f"{sender.client_id} did not connect")
-                connect_s = time.perf_counter() - started
-                wait_until(lambda: len(outbox) == 0, DRAIN_TIMEOUT_S, "the drain", POLL_S)
-                drain_s = time.perf_counter() - started
-                delivered = collect(DELIVERY_TIMEOUT_S + count / 1000)
-            finally:
-                sender.stop()
+            started = time.perf_counter()
+            sender.start()
+            if not sender.wait_connected(CONNECT_TIMEOUT_S):
+                raise BenchmarkError(f"{sender.client_id} did not connect")
+            connect_s = time.perf_counter() - started
+            wait_until(lambda: len(outbox) == 0, DRAIN_TIMEOUT_S, "the drain", POLL_S)
+            drain_s = time.perf_counter() - started
+            delivered = collect(DELIVERY_TIMEOUT_S + count / 1000)
+        finally:
+            sender.stop()
+    last_s = delivered.last_at - started if delivered.received else None
+    stats = {key: getattr(sender.stats, key) for key in SENDER_STATS}
+    return Drained(enqueue_s, connect_s, drain_s, last_s, delivered, stats)
+
+
+def _fill_and_drain(port: int, count: int, mode: Mode, placement: str) -> Result:
+    """One measurement: enqueue while stopped, then time the drain and check delivery."""
+    events = [AlarmEvent(alarm="tamper", active=True, detail=f"bench {i}") for i in range(count)]
+    hub = hub_in_child if placement == "separate_process" else _hub
+    try:
+        run = fill_and_drain(port, events, hub, mode, f"bench-door-{mode}")
     except BenchmarkError as err:
         return {"error": str(err), "meets_target": False}
-    last_s = delivered.last_at - started if delivered.received else None
-    drain_rate = rate(count, drain_s)
+    drain_rate = rate(count, run.drain_s)
+    last_s = run.last_s
     result: Result = {
-        "enqueue_s": round(enqueue_s, 3),
-        "enqueue_rate": rate(count, enqueue_s),
-        "connect_s": round(connect_s, 3),
-        "drain_s": round(drain_s, 3),
+        "enqueue_s": round(run.enqueue_s, 3),
+        "enqueue_rate": rate(count, run.enqueue_s),
+        "connect_s": round(run.connect_s, 3),
+        "drain_s": round(run.drain_s, 3),
         "drain_rate": drain_rate,
-        "received": delivered.received,
-        "received_all": delivered.ids == {event.id for event in events},
+        "received": run.delivered.received,
+        "received_all": run.delivered.ids == {event.id for event in events},
         "last_received_s": None if last_s is None else round(last_s, 3),
-        "delivered_rate": None if last_s is None else rate(delivered.received, last_s),
-        "sender_stats": {key: getattr(sender.stats, key) for key in SENDER_STATS},
+        "delivered_rate": None if last_s is None else rate(run.delivered.received, last_s),
+        "sender_stats": run.sender_stats,
     }
     result["meets_target"] = (drain_rate or 0) >= DRAIN_RATE_MIN and result["received_all"]
     return result
@@ -172,7 +201,7 @@ def _hub(port: int, count: int) -> Iterator[Collect]:
 
 
 @contextmanager
-def _hub_in_child(port: int, count: int) -> Iterator[Collect]:
+def hub_in_child(port: int, count: int) -> Iterator[Collect]:
     """:func:`_hub` in a child process, driven over a pipe."""
     context = multiprocessing.get_context("spawn")
     ours, theirs = context.Pipe()

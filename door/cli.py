@@ -20,27 +20,31 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hubtap-door", description=main.__doc__)
     parser.add_argument("--config", help="path to door.toml")
     commands = parser.add_subparsers(dest="command", metavar="command")
-    check = commands.add_parser(
-        "check-hardware",
+
+    def command(name: str, summary: str, description: str) -> argparse.ArgumentParser:
         # --config may come before or after the command
-        argument_default=argparse.SUPPRESS,
-        help="list the hardware, wait for one tap, pulse the lock once",
-        description="List the configured hardware, wait for one tap and print its UID, "
+        sub = commands.add_parser(
+            name, argument_default=argparse.SUPPRESS, help=summary, description=description
+        )
+        sub.add_argument("--config", help="path to door.toml")
+        return sub
+
+    check = command(
+        "check-hardware",
+        "list the hardware, wait for one tap, pulse the lock once",
+        "List the configured hardware, wait for one tap and print its UID, "
         "then pulse the lock once.",
     )
-    check.add_argument("--config", help="path to door.toml")
     check.add_argument("--wait", type=float, default=30.0, help="seconds to wait for a tap")
     check.add_argument(
         "--no-pulse", action="store_true", default=False, help="do not pulse the lock"
     )
-    lock = commands.add_parser(
+    command(
         "lock",
-        argument_default=argparse.SUPPRESS,
-        help="drive the lock locked and exit (systemd runs it after the service stops)",
-        description="Drive the lock output locked and exit: systemd's ExecStopPost runs this "
+        "drive the lock locked and exit (systemd runs it after the service stops)",
+        "Drive the lock output locked and exit: systemd's ExecStopPost runs this "
         "so the door is locked however the service ended, a SIGKILL included.",
     )
-    lock.add_argument("--config", help="path to door.toml")
     return parser
 
 

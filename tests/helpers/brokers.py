@@ -16,6 +16,7 @@ from typing import Protocol
 
 from hub_server.demo import free_port, wait_listening
 from hublink.broker import BrokerConfig, EmbeddedBroker
+from tests.helpers.pausable import Pausable
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
@@ -27,7 +28,7 @@ class BrokerUnderTest(Protocol):
     def stop(self) -> None: ...
 
 
-class BrokerProcess:
+class BrokerProcess(Pausable):
     """A broker in its own process: started, paused (SIGSTOP), resumed and stopped."""
 
     port: int
@@ -50,15 +51,6 @@ class BrokerProcess:
             self.process.wait(10)
         self.process = None
         _wait_closed(self.port)
-
-    def pause(self) -> None:
-        """Freeze the broker: connections stay open, nothing is answered."""
-        assert self.process is not None
-        self.process.send_signal(signal.SIGSTOP)
-
-    def resume(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGCONT)
 
 
 class Mosquitto(BrokerProcess):

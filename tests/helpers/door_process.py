@@ -17,6 +17,7 @@ from pathlib import Path
 from types import TracebackType
 
 from tests.helpers.door_hardware import MOCK_PINS_TOML, SITE_KEY_TOML, udp_reader_toml
+from tests.helpers.pausable import Pausable
 
 DOOR_BIN = Path(sys.executable).parent / "hubtap-door"
 STOP_TIMEOUT_S = 15.0
@@ -59,7 +60,7 @@ def door_toml(
     )
 
 
-class DoorProcess:
+class DoorProcess(Pausable):
     """``hubtap-door --config door.toml`` in its own process, restartable on the same files."""
 
     def __init__(
@@ -124,16 +125,6 @@ class DoorProcess:
     def kill(self, timeout: float = STOP_TIMEOUT_S) -> int:
         """SIGKILL: no clean-up at all, as a power cut or the OOM killer would."""
         return self._end(signal.SIGKILL, timeout)
-
-    def pause(self) -> None:
-        """Freeze the process (SIGSTOP)."""
-        assert self.process is not None
-        self.process.send_signal(signal.SIGSTOP)
-
-    def resume(self) -> None:
-        """Thaw it (SIGCONT)."""
-        assert self.process is not None
-        self.process.send_signal(signal.SIGCONT)
 
     def close(self) -> None:
         """Make sure the process is gone (for ``finally``); safe to call twice."""
