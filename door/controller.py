@@ -30,7 +30,7 @@ from hardware.build import DoorHardware
 from hardware.errors import LockError
 from hardware.signals import Signal
 from hardware.taps import CardTap
-from hublink.credentials import credential_hash
+from hublink.credentials import card_hint, credential_hash
 from hublink.errors import HublinkError, MessageError
 from hublink.link import Delivery, Link, Payload
 from hublink.messages import (
@@ -189,7 +189,7 @@ class DoorController:
                     reason=decision.reason,
                     member_id=decision.member_id,
                     role=decision.role,
-                    card_hint=tap.uid_hex[-4:].lower() if len(tap.uid_hex) >= 4 else None,
+                    card_hint=card_hint(tap.uid),
                     timing=TapTiming(
                         read_ms=tap.read_latency_s * 1000,
                         decide_ms=(decided - tap.monotonic) * 1000,

@@ -1,15 +1,14 @@
 """What a card reader delivers: one ``CardTap`` per card presented."""
 
 import enum
-import re
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from hardware.errors import FrameError
-
-_HEX_SEPARATORS = re.compile(r"[\s:\-]")
-_HEX = re.compile(r"(?:[0-9A-Fa-f]{2})+")
+from hublink import credentials
+from hublink.credentials import MAX_UID_BYTES
+from hublink.errors import CredentialError
 
 
 class CardKind(enum.StrEnum):
@@ -27,18 +26,14 @@ UID_LENGTHS: dict[CardKind, frozenset[int]] = {
     CardKind.FELICA: frozenset({8}),
     CardKind.EM4100: frozenset({5}),
 }
-MAX_UID_BYTES = 32
 
 
 def parse_uid(text: str) -> bytes:
     """Card UID from hex text (``04:A1:B2`` and ``04 a1 b2`` too); leading zeros kept."""
-    digits = _HEX_SEPARATORS.sub("", text)
-    if not _HEX.fullmatch(digits):
-        raise FrameError(f"not a card UID: {text!r} (expected an even number of hex digits)")
-    uid = bytes.fromhex(digits)
-    if len(uid) > MAX_UID_BYTES:
-        raise FrameError(f"card UID of {len(uid)} bytes is longer than {MAX_UID_BYTES}")
-    return uid
+    try:
+        return credentials.parse_uid(text)
+    except CredentialError as err:
+        raise FrameError(str(err)) from err
 
 
 def uid_bytes(uid: str | bytes) -> bytes:

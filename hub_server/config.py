@@ -1,15 +1,112 @@
 """Configuration of the hub server (``hub.toml``)."""
 
+import re
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 
-from hublink.config import ServiceConfig
+from hublink.config import Section, ServiceConfig
+
+_CLOCK = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+
+
+class HubSection(Section):
+    """The site as the hub sees it."""
+
+    timezone: str = Field(
+        default="UTC",
+        description="The site's time zone (IANA name, e.g. Europe/Stockholm): schedules, "
+        "closing time and the day's boundaries are local to it.",
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as err:
+            raise ValueError(f"unknown time zone {value!r}") from err
+        return value
+
+
+class PresenceSection(Section):
+    """How taps become presence."""
+
+    closing_time: str | None = Field(
+        default="23:00",
+        description="Local time (HH:MM) at which everyone still checked in is checked out; "
+        "empty to turn it off.",
+    )
+    max_stay_h: float = Field(
+        default=14.0,
+        gt=0,
+        le=168,
+        description="A presence longer than this many hours ends automatically.",
+    )
+
+    @field_validator("closing_time", mode="before")
+    @classmethod
+    def _check_clock(cls, value: object) -> object:
+        if value == "":
+            return None
+        if isinstance(value, str) and not _CLOCK.match(value):
+            raise ValueError(f"{value!r} is not a time of day as HH:MM")
+        return value
+
+
+class OccupancySection(Section):
+    """When a zone counts as filling up (amber) or full (red)."""
+
+    amber_at: float = Field(
+        default=0.7, gt=0, le=1, description="Share of capacity from which a zone shows amber."
+    )
+    red_at: float = Field(
+        default=0.9, gt=0, le=1, description="Share of capacity from which a zone shows red."
+    )
+
+    @model_validator(mode="after")
+    def _check_order(self) -> "OccupancySection":
+        if self.red_at < self.amber_at:
+            raise ValueError("red_at must not be below amber_at")
+        return self
+
+
+class HttpSection(Section):
+    """The HTTP API (and, with its issue, the dashboard)."""
+
+    host: str = Field(default="127.0.0.1", description="Address the HTTP server binds.")
+    port: int = Field(default=8080, ge=1, le=65535, description="Port of the HTTP server.")
+    enabled: bool = Field(default=True, description="Serve HTTP at all.")
+
+
+class ListsSection(Section):
+    """How access lists reach the doors."""
+
+    poll_interval_s: float = Field(
+        default=0.2,
+        gt=0,
+        le=10,
+        description="How often the server looks for changes made by other processes "
+        "(a hubtap command beside it).",
+    )
+    snapshot_interval_s: float = Field(
+        default=1.0,
+        ge=0,
+        le=60,
+        description="Deltas go out at once; the retained whole list is republished at most "
+        "this often per door.",
+    )
 
 
 class HubConfig(ServiceConfig):
-    """Everything ``hubtap server`` reads."""
+    """Everything ``hubtap server`` and the admin commands read."""
 
     data_dir: Path = Field(
         default=Path("/var/lib/hubtap/hub"), description="Folder for the hub's own files."
     )
+    hub: HubSection = Field(default_factory=HubSection)
+    presence: PresenceSection = Field(default_factory=PresenceSection)
+    occupancy: OccupancySection = Field(default_factory=OccupancySection)
+    http: HttpSection = Field(default_factory=HttpSection)
+    lists: ListsSection = Field(default_factory=ListsSection)

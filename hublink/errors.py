@@ -31,3 +31,7 @@ class OutboxFull(OutboxError):
 
 class BrokerError(HublinkError):
     """The embedded broker could not start or stop."""
+
+
+class CredentialError(HublinkError, ValueError):
+    """A card UID that cannot be read as one."""
