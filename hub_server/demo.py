@@ -15,12 +15,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from hub_server import cards, doors, members, places
 from hub_server.availability import AvailabilityBoard, Device
 from hub_server.errors import HubError
+from hub_server.models import CardIn, DoorIn, MemberIn, ZoneIn, build
+from hub_server.store import Store
 from hublink.config import MqttConfig
-from hublink.credentials import credential_hash
 from hublink.link import Delivery, Link
-from hublink.messages import AccessEvent, AclEntry, AclSnapshot, DoorEvent
+from hublink.messages import AccessEvent, DoorEvent, Occupancy
 from hublink.runtime import stop_event_on_signals
 from hublink.topics import Topics
 
@@ -30,12 +32,13 @@ KIOSK, KIOSK_ID = "kiosk", "entrance"
 DEFAULT_PORT = 1883
 START_TIMEOUT_S = 20.0
 
-DEMO_CARDS: tuple[tuple[str, str, str], ...] = (
-    ("04A1B2C3D4E5F6", "m-astrid", "member"),
-    ("04B0B1B2B3B4B5", "g-bjorn", "guest"),
-    ("0A0B0C0D", "m-sigrid", "admin"),
+DEMO_CARDS: tuple[tuple[str, str, str, str], ...] = (
+    ("04A1B2C3D4E5F6", "m-astrid", "Astrid", "member"),
+    ("04B0B1B2B3B4B5", "m-bjorn", "Björn", "member"),
+    ("0A0B0C0D", "m-sigrid", "Sigrid", "admin"),
 )
-"""Card UID, member id and role on the demo door's stand-in access list."""
+"""Card UID, member id, first name and role of the demo's members."""
+DEMO_ZONE = ("campfire", "Campfire circle", 12)
 UNKNOWN_CARD = "04DEADBEEF0001"
 
 
@@ -162,7 +165,8 @@ def run_demo(workdir: Path, port: int | None = None) -> int:
                             f"127.0.0.1:{port}", broker_command))  # fmt: skip
         if not wait_listening(port, START_TIMEOUT_S):
             return _fail(parts, f"the broker did not start listening on port {port}")
-        hub = write_config(workdir, "hub", port)
+        hub = write_config(workdir, "hub", port, site_key=site_key, extra=HUB_EXTRA)
+        seed_hub(workdir / "hub", bytes.fromhex(site_key))
         parts.append(_spawn(workdir, "hub server", "hubtap server", f"config {hub}",
                             [*hubtap, "server", "--config", str(hub)]))  # fmt: skip
         reader_port = free_port(kind=socket.SOCK_DGRAM)
@@ -175,7 +179,7 @@ def run_demo(workdir: Path, port: int | None = None) -> int:
             name = f"{kind} {device_id}"
             parts.append(_spawn(workdir, name, f"hubtap-{kind}", f"config {config}", command))
         _print_parts(parts, workdir)
-        return _watch(parts, port, stop, bytes.fromhex(site_key), reader_port)
+        return _watch(parts, port, stop, reader_port)
     except DemoError as err:
         return _fail(parts, str(err))
     finally:
@@ -183,15 +187,25 @@ def run_demo(workdir: Path, port: int | None = None) -> int:
         print("hubtap demo: stopped every process.", flush=True)
 
 
-def demo_access_list(site_key: bytes) -> AclSnapshot:
-    """The demo door's list, until the hub server computes lists itself."""
-    entries = tuple(
-        AclEntry(
-            credential=credential_hash(site_key, bytes.fromhex(uid)), member_id=member, role=role
-        )
-        for uid, member, role in DEMO_CARDS
-    )
-    return AclSnapshot(door_id=DOOR_ID, version=1, entries=entries)
+HUB_EXTRA = "\n[http]\nenabled = false\n"
+
+
+def seed_hub(data_dir: Path, site_key: bytes) -> None:
+    """The demo hub's zone, door and members with their cards (once per demo folder)."""
+    actor = "demo"
+    with Store.in_folder(data_dir) as store:
+        if doors.door_ids(store):
+            return
+        zone_id, zone_name, capacity = DEMO_ZONE
+        places.add_zone(store, build(ZoneIn, id=zone_id, name=zone_name, capacity=capacity), actor)
+        doors.add(store, build(DoorIn, id=DOOR_ID, name="Front door", zone_id=zone_id), actor)
+        for uid, member_id, first_name, role in DEMO_CARDS:
+            members.add(
+                store,
+                build(MemberIn, id=member_id, first_name=first_name, last_name="Demo", role=role),
+                actor,
+            )
+            cards.add(store, site_key, build(CardIn, member_id=member_id, uid=uid), actor)
 
 
 def describe_event(door_id: str, event: DoorEvent) -> str:
@@ -215,6 +229,17 @@ def _show_door_events(delivery: Delivery[DoorEvent]) -> None:
     print(describe_event(delivery.ids["door_id"], delivery.message), flush=True)
 
 
+def describe_occupancy(occupancy: Occupancy) -> str:
+    """One line for the occupancy message, as the demo prints it."""
+    zones = ", ".join(f"{z.name} {z.count}/{z.capacity} {z.level}" for z in occupancy.zones)
+    site = occupancy.site
+    return f"  occupancy: site {site.count}/{site.capacity} {site.level}; {zones}"
+
+
+def _show_occupancy(delivery: Delivery[Occupancy]) -> None:
+    print(describe_occupancy(delivery.message), flush=True)
+
+
 def _tap(uid: str, reader_port: int) -> None:
     subprocess.run(  # noqa: S603  (our own command)
         [_script("hubtap-card"), "tap", uid, "--port", str(reader_port)],
@@ -224,9 +249,7 @@ def _tap(uid: str, reader_port: int) -> None:
     )
 
 
-def _watch(
-    parts: list[Part], port: int, stop: threading.Event, site_key: bytes, reader_port: int
-) -> int:
+def _watch(parts: list[Part], port: int, stop: threading.Event, reader_port: int) -> int:
     expected = {Device("hub", "hub"), Device(DOOR, DOOR_ID), Device(KIOSK, KIOSK_ID)}
     online: set[Device] = set()
     all_online = threading.Event()
@@ -242,6 +265,7 @@ def _watch(
     monitor = Link(MqttConfig(port=port), topics, client_id="hubtap-demo-monitor")
     board.attach(monitor)
     monitor.subscribe(topics.door_event(DOOR_ID), _show_door_events, dedupe=True)
+    monitor.subscribe(topics.occupancy(), _show_occupancy)
     list_applied = threading.Event()
     monitor.subscribe(
         topics.door_state(DOOR_ID),
@@ -251,10 +275,9 @@ def _watch(
         if not all_online.wait(START_TIMEOUT_S) and not stop.is_set():
             missing = ", ".join(sorted(f"{d.kind} {d.id}" for d in expected - online))
             return _fail(parts, f"not online: {missing}")
-        monitor.publish(topics.door_acl_snapshot(DOOR_ID), demo_access_list(site_key))
-        print(f"Door {DOOR_ID}'s access list (a stand-in until the hub computes lists):")
-        for uid, member, role in DEMO_CARDS:
-            print(f"  card {uid:<16} {member:<10} {role}")
+        print(f"Members on the hub, whose cards door {DOOR_ID} lists:")
+        for uid, member, first_name, role in DEMO_CARDS:
+            print(f"  card {uid:<16} {member:<10} {first_name:<8} {role}")
         print(
             f"Door {DOOR_ID} polls a simulated NFC reader; the demo taps two cards now.\n"
             f"Tap one yourself with\n"

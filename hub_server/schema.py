@@ -187,6 +187,7 @@ CREATE TABLE presence (
     zone_id TEXT,
     room_id TEXT,
     started_at TEXT NOT NULL,
+    visit_start TEXT NOT NULL,
     start_event TEXT,
     ended_at TEXT,
     end_reason TEXT,
@@ -195,6 +196,14 @@ CREATE TABLE presence (
 CREATE UNIQUE INDEX presence_open ON presence (member_id) WHERE ended_at IS NULL;
 CREATE INDEX presence_member ON presence (member_id, started_at);
 CREATE INDEX presence_started ON presence (started_at);
+
+CREATE TABLE checkouts (
+    id TEXT PRIMARY KEY,
+    member_id TEXT NOT NULL,
+    ts TEXT NOT NULL,
+    source TEXT NOT NULL CHECK (source IN ('kiosk', 'operator'))
+);
+CREATE INDEX checkouts_member ON checkouts (member_id, ts);
 
 CREATE TABLE enrolments (
     id INTEGER PRIMARY KEY,

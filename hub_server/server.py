@@ -1,16 +1,34 @@
-"""The hub server process: its link to the broker and what hangs off it."""
+"""The hub server process: the store, the bus, and what runs between them.
+
+Threads: the link's (paho's network thread queues what arrives), the ingest
+(writes batches), the list publisher (deltas and snapshots), housekeeping
+(automatic check-out, expired enrolments, occupancy after zone changes) and,
+when enabled, the HTTP server.
+"""
 
 import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime
 
+from hub_server import bridge, enrolment, presence
 from hub_server.availability import AvailabilityBoard, Device
 from hub_server.config import HubConfig
+from hub_server.ingest import BatchResult, Ingest
+from hub_server.list_publisher import ListPublisher
+from hub_server.occupancy import OccupancyPublisher
+from hub_server.store import Store
 from hublink.link import Link
-from hublink.runtime import serve, setup_logging, stop_event_on_signals
+from hublink.messages import utcnow
+from hublink.runtime import setup_logging, stop_event_on_signals
+from hublink.systemd import notify
 from hublink.topics import Topics
 
 log = logging.getLogger(__name__)
 
 HUB_CLIENT_ID = "hubtap-hub"
+HOUSEKEEPING_S = 1.0
+PRESENCE_SWEEP_S = 30.0
 
 
 def hub_link(config: HubConfig) -> Link:
@@ -25,12 +43,112 @@ def hub_link(config: HubConfig) -> Link:
     )
 
 
+class HubServer:
+    """Everything ``hubtap server`` runs, started and stopped in order."""
+
+    def __init__(
+        self,
+        config: HubConfig,
+        store: Store,
+        link: Link,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.link = link
+        self.clock = clock
+        self.rules = presence.rules_from(config)
+        self.ingest = Ingest(store, self.rules, on_batch=self._after_batch, clock=clock)
+        self.lists = ListPublisher(
+            store,
+            link,
+            link.topics,
+            config.hub.timezone,
+            snapshot_interval_s=config.lists.snapshot_interval_s,
+            poll_interval_s=config.lists.poll_interval_s,
+        )
+        self.occupancy = OccupancyPublisher(store, link, link.topics.occupancy(), config.occupancy)
+        self.availability = AvailabilityBoard(on_change=_log_change)
+        self._stop = threading.Event()
+        self._housekeeping: threading.Thread | None = None
+
+    def start(self) -> "HubServer":
+        """Subscribe, connect, and start every thread."""
+        self.availability.attach(self.link)
+        bridge.attach(self.link, self.ingest)
+        self.ingest.start()
+        self.link.start()
+        self.lists.start()
+        self.occupancy.places_changed()
+        self._sweep()
+        self.occupancy.refresh(force=True)
+        self._housekeeping = threading.Thread(
+            target=self._run_housekeeping, name="hub-housekeeping", daemon=True
+        )
+        self._housekeeping.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop in reverse order: nothing received is left unwritten."""
+        self._stop.set()
+        if self._housekeeping is not None:
+            self._housekeeping.join(5)
+        self.lists.stop()
+        self.link.stop()
+        self.ingest.stop()
+
+    def __enter__(self) -> "HubServer":
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def _after_batch(self, result: BatchResult) -> None:
+        for kiosk_id, response in result.responses:
+            self.link.publish(self.link.topics.kiosk_response(kiosk_id), response)
+        for done in result.enrolled:
+            log.info("card …%s enrolled to member %s at door %s", done.hint, done.member_id,
+                     done.door_id)  # fmt: skip
+        if result.enrolled:
+            self.lists.wake()
+        if result.presence_changed:
+            self.occupancy.refresh()
+
+    def _run_housekeeping(self) -> None:
+        last_sweep = 0.0
+        ticks = 0.0
+        while not self._stop.wait(HOUSEKEEPING_S):
+            ticks += HOUSEKEEPING_S
+            try:
+                if self.occupancy.places_changed():
+                    self.occupancy.refresh()
+                if ticks - last_sweep >= PRESENCE_SWEEP_S:
+                    last_sweep = ticks
+                    self._sweep()
+                notify("WATCHDOG=1")
+            except Exception:
+                log.exception("housekeeping failed; trying again")
+
+    def _sweep(self) -> None:
+        """End stays that ran out (closing time, longest stay) and stale enrolments."""
+        with self.store.write() as db:
+            ended = presence.expire_due(db, self.rules, self.clock())
+        if ended:
+            log.info("checked out %d stay(s) automatically", ended)
+            self.occupancy.refresh()
+        enrolment.expire(self.store)
+
+
 def run_server(config: HubConfig) -> None:
     """Run the hub server until SIGINT or SIGTERM."""
     setup_logging(config.log_level)
-    link = hub_link(config)
-    AvailabilityBoard(on_change=_log_change).attach(link)
-    serve(link, stop_event_on_signals())
+    stop = stop_event_on_signals()
+    with Store.in_folder(config.data_dir) as store, HubServer(config, store, hub_link(config)):
+        notify("READY=1")
+        log.info("hub server running for site %s", config.site.id)
+        stop.wait()
+        notify("STOPPING=1")
 
 
 def _log_change(device: Device, status: str) -> None:

@@ -135,6 +135,7 @@ def test_demo_starts_the_system_and_ctrl_c_stops_every_process(tmp_path):
     assert "hub server" in text
     assert "hub hub: online" in text
     assert "door front: card …e5f6 granted (member) m-astrid" in text
+    assert "occupancy: site 1/12 green; Campfire circle 1/12 green" in text
     assert "door front: card …0001 denied (unknown_credential)" in text
     assert "door front: online" in text
     assert "kiosk entrance: online" in text

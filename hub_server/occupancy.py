@@ -1,0 +1,109 @@
+"""Occupancy: people present per zone, per room and on the site; counts only, never names."""
+
+import threading
+from collections.abc import Callable
+from typing import Protocol
+
+from hub_server import presence
+from hub_server.config import OccupancySection
+from hub_server.store import Store
+from hublink.messages import Fill, Level, Message, Occupancy, RoomFill, ZoneFill
+
+
+class Publisher(Protocol):
+    """Where occupancy goes: the server's link."""
+
+    def publish(self, topic: str, message: Message) -> bool: ...
+
+
+def level(count: int, capacity: int, thresholds: OccupancySection) -> Level:
+    """Green, amber or red for ``count`` people where ``capacity`` fit."""
+    if capacity <= 0:
+        return "red" if count > 0 else "green"
+    share = count / capacity
+    if share >= thresholds.red_at:
+        return "red"
+    if share >= thresholds.amber_at:
+        return "amber"
+    return "green"
+
+
+def current(store: Store, thresholds: OccupancySection) -> Occupancy:
+    """Occupancy now, from the open presence sessions and the zones' and rooms' capacities."""
+    counts = presence.counts(store)
+    zones = store.query("SELECT id, name, capacity FROM zones ORDER BY name COLLATE NOCASE")
+    rooms = store.query(
+        "SELECT id, name, zone_id, capacity FROM rooms WHERE zone_id IS NOT NULL"
+        " ORDER BY name COLLATE NOCASE"
+    )
+    capacity = sum(row["capacity"] for row in zones)
+
+    def fill(count: int, cap: int) -> dict[str, object]:
+        return {"count": count, "capacity": cap, "level": level(count, cap, thresholds)}
+
+    zone_fills = [
+        ZoneFill.model_validate(
+            {
+                "zone_id": z["id"],
+                "name": z["name"],
+                **fill(counts.zones.get(z["id"], 0), z["capacity"]),
+            }
+        )
+        for z in zones
+    ]
+    room_fills = [
+        RoomFill.model_validate(
+            {
+                "room_id": r["id"],
+                "zone_id": r["zone_id"],
+                "name": r["name"],
+                **fill(counts.rooms.get(r["id"], 0), r["capacity"]),
+            }
+        )
+        for r in rooms
+    ]
+    return Occupancy(
+        site=Fill.model_validate(fill(counts.site, capacity)),
+        zones=tuple(zone_fills),
+        rooms=tuple(room_fills),
+    )
+
+
+class OccupancyPublisher:
+    """Publishes the retained occupancy message whenever the counts change."""
+
+    def __init__(
+        self,
+        store: Store,
+        link: Publisher,
+        topic: str,
+        thresholds: OccupancySection,
+        on_publish: Callable[[Occupancy], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.link = link
+        self.topic = topic
+        self.thresholds = thresholds
+        self.on_publish = on_publish
+        self._last: str | None = None
+        self._places = -1
+        self._lock = threading.Lock()
+
+    def refresh(self, *, force: bool = False) -> bool:
+        """Publish if the counts (or the zones and rooms) changed; True if published."""
+        with self._lock:
+            message = current(self.store, self.thresholds)
+            content = message.model_dump_json(exclude={"id", "ts"})
+            if content == self._last and not force:
+                return False
+            self.link.publish(self.topic, message)
+            self._last = content
+        if self.on_publish is not None:
+            self.on_publish(message)
+        return True
+
+    def places_changed(self) -> bool:
+        """True once after zones or rooms change (any process); the server then refreshes."""
+        places = self.store.counter("places")
+        changed, self._places = places != self._places, places
+        return changed
