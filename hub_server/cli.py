@@ -1,8 +1,17 @@
-"""``hubtap``: the hub server, the embedded broker and the demo."""
+"""``hubtap``: the hub server, the embedded broker, the demo and the admin commands."""
 
 import argparse
 from pathlib import Path
+from types import ModuleType
 
+from hub_server import (
+    cli_cards,
+    cli_db,
+    cli_doors,
+    cli_members,
+    cli_organisations,
+    cli_places,
+)
 from hub_server.config import HubConfig
 from hub_server.demo import run_demo
 from hub_server.server import run_server
@@ -10,10 +19,19 @@ from hublink.broker import BrokerConfig, EmbeddedBroker
 from hublink.errors import BrokerError
 from hublink.runtime import load_or_exit, setup_logging, stop_event_on_signals
 
+ADMIN_GROUPS: tuple[ModuleType, ...] = (
+    cli_db,
+    cli_organisations,
+    cli_members,
+    cli_cards,
+    cli_doors,
+    cli_places,
+)
+"""Modules with ``add_commands(commands)``, each registering one group of admin commands."""
+
 
 def _server(args: argparse.Namespace) -> int:
-    run_server(load_or_exit(HubConfig, args.config))
-    return 0
+    return run_server(load_or_exit(HubConfig, args.config))
 
 
 def _broker(args: argparse.Namespace) -> int:
@@ -50,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--dir", default=".demo", help="folder for the demo's files (default .demo)")
     demo.add_argument("--port", type=int, help="broker port (default 1883, or a free one)")
     demo.set_defaults(run=_demo)
+
+    for group in ADMIN_GROUPS:
+        group.add_commands(commands)
     return parser
 
 

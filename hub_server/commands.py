@@ -10,7 +10,7 @@ import sqlite3
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 from hub_server import audit
 from hub_server.errors import HubError, Invalid, NotFound
@@ -23,6 +23,7 @@ COMMAND_TTL_S = 30.0
 MAX_UNLOCK_S = 3600.0
 
 
+@runtime_checkable
 class Bus(Protocol):
     """The broker as services see it: a :class:`hublink.link.Link`."""
 
@@ -71,6 +72,7 @@ def issue(
         raise Invalid("duration_s", f"must be between 0 and {MAX_UNLOCK_S:.0f} seconds")
     now = utcnow()
     command = DoorCommand(
+        ts=now,
         action=action,
         duration_s=duration_s,
         expires_at=now + timedelta(seconds=ttl_s),

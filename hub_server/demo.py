@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from hub_server import cards, doors, members, places
+from hub_server import cards, doors, members, places, tokens
 from hub_server.availability import AvailabilityBoard, Device
 from hub_server.errors import HubError
 from hub_server.models import CardIn, DoorIn, MemberIn, ZoneIn, build
@@ -165,8 +165,9 @@ def run_demo(workdir: Path, port: int | None = None) -> int:
                             f"127.0.0.1:{port}", broker_command))  # fmt: skip
         if not wait_listening(port, START_TIMEOUT_S):
             return _fail(parts, f"the broker did not start listening on port {port}")
-        hub = write_config(workdir, "hub", port, site_key=site_key, extra=HUB_EXTRA)
-        seed_hub(workdir / "hub", bytes.fromhex(site_key))
+        http_port = free_port()
+        hub = write_config(workdir, "hub", port, site_key=site_key, extra=hub_extra(http_port))
+        token = seed_hub(workdir / "hub", bytes.fromhex(site_key))
         parts.append(_spawn(workdir, "hub server", "hubtap server", f"config {hub}",
                             [*hubtap, "server", "--config", str(hub)]))  # fmt: skip
         reader_port = free_port(kind=socket.SOCK_DGRAM)
@@ -179,6 +180,12 @@ def run_demo(workdir: Path, port: int | None = None) -> int:
             name = f"{kind} {device_id}"
             parts.append(_spawn(workdir, name, f"hubtap-{kind}", f"config {config}", command))
         _print_parts(parts, workdir)
+        print(
+            f"HTTP API: http://127.0.0.1:{http_port}/api/v1/ — try\n"
+            f"  curl -H 'Authorization: Bearer {token}' "
+            f"http://127.0.0.1:{http_port}/api/v1/occupancy",
+            flush=True,
+        )
         return _watch(parts, port, stop, reader_port)
     except DemoError as err:
         return _fail(parts, str(err))
@@ -187,15 +194,18 @@ def run_demo(workdir: Path, port: int | None = None) -> int:
         print("hubtap demo: stopped every process.", flush=True)
 
 
-HUB_EXTRA = "\n[http]\nenabled = false\n"
+def hub_extra(http_port: int) -> str:
+    """The demo hub's own settings: its HTTP API on ``http_port``."""
+    return f'\n[hub]\ntimezone = "Europe/Stockholm"\n\n[http]\nport = {http_port}\n'
 
 
-def seed_hub(data_dir: Path, site_key: bytes) -> None:
-    """The demo hub's zone, door and members with their cards (once per demo folder)."""
+def seed_hub(data_dir: Path, site_key: bytes) -> str:
+    """Seed the demo hub (once per demo folder); returns the demo's API token."""
     actor = "demo"
+    token_file = data_dir / "api-token"
     with Store.in_folder(data_dir) as store:
         if doors.door_ids(store):
-            return
+            return token_file.read_text().strip()
         zone_id, zone_name, capacity = DEMO_ZONE
         places.add_zone(store, build(ZoneIn, id=zone_id, name=zone_name, capacity=capacity), actor)
         doors.add(store, build(DoorIn, id=DOOR_ID, name="Front door", zone_id=zone_id), actor)
@@ -206,6 +216,10 @@ def seed_hub(data_dir: Path, site_key: bytes) -> None:
                 actor,
             )
             cards.add(store, site_key, build(CardIn, member_id=member_id, uid=uid), actor)
+        token = tokens.create(store, "demo", actor)
+        token_file.touch(mode=0o600)
+        token_file.write_text(token + "\n")
+        return token
 
 
 def describe_event(door_id: str, event: DoorEvent) -> str:

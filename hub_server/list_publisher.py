@@ -251,4 +251,3 @@ def _diff(before: dict[str, EntryKey], after: dict[str, EntryKey]) -> tuple[list
     upserts = sorted(c for c, key in after.items() if before.get(c) != key)
     removes = sorted(c for c in before if c not in after)
     return upserts, removes
-

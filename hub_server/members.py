@@ -34,11 +34,12 @@ def insert(db: sqlite_utils.Database, data: MemberIn) -> str:
     now = now_text()
     try:
         db.execute(
-            "INSERT INTO members (id, first_name, last_name, email, organisation_id, tier, role,"
-            " status, valid_from, valid_until, search, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO members (id, first_name, last_name, email, email_key, organisation_id,"
+            " tier, role, status, valid_from, valid_until, search, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                member_id, data.first_name, data.last_name, data.email, org_id, data.tier,
+                member_id, data.first_name, data.last_name, data.email, _email_key(data.email),
+                org_id, data.tier,
                 data.role, data.status, _time(data.valid_from), _time(data.valid_until),
                 search_text(data.first_name, data.last_name, data.email), now, now,
             ),
@@ -106,6 +107,7 @@ def change(store: Store, member_id: str, data: MemberChange, actor: str) -> Memb
             elif key == "email":
                 _check_email_free(db, value, member_id)
                 values[key] = value
+                values["email_key"] = _email_key(value)
             elif key == "organisation":
                 values["organisation_id"] = organisations.resolve(db, value) if value else None
             elif key == "tier":
@@ -185,11 +187,15 @@ def _check_tier(db: sqlite_utils.Database, tier: str) -> None:
         raise Invalid("tier", f"unknown tier {tier!r} (known: {known})")
 
 
+def _email_key(email: str | None) -> str | None:
+    return email.casefold() if email else None
+
+
 def _check_email_free(db: sqlite_utils.Database, email: str | None, member_id: str | None) -> None:
     if not email:
         return
     row = db.execute(
-        "SELECT id FROM members WHERE email = ? COLLATE NOCASE AND id IS NOT ?", (email, member_id)
+        "SELECT id FROM members WHERE email_key = ? AND id IS NOT ?", (_email_key(email), member_id)
     ).fetchone()
     if row is not None:
         raise Conflict(f"email {email} is already used by member {row[0]}")
@@ -205,7 +211,7 @@ def _full_name(data: MemberIn) -> str:
 
 def _member(row: sqlite3.Row) -> Member:
     values = dict(row)
-    del values["search"]
+    del values["search"], values["email_key"]
     for key in ("valid_from", "valid_until", "created_at", "updated_at"):
         values[key] = parse_time(values[key])
     return Member(**values)

@@ -33,6 +33,8 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")
 
 
 MAX_NAME = 80
+MAX_RATE_CENTS = 100_000_000
+"""The highest hourly rate a room may have (a bound, so no rate overflows SQLite's integers)."""
 
 
 def _clean_name(value: str) -> str:
@@ -157,8 +159,8 @@ class RoomIn(Input):
     name: Name
     zone_id: EntityId | None = None
     capacity: int = Field(ge=0, le=10_000)
-    hourly_rate_cents: int = Field(default=0, ge=0)
-    out_of_hours_rate_cents: int | None = Field(default=None, ge=0)
+    hourly_rate_cents: int = Field(default=0, ge=0, le=MAX_RATE_CENTS)
+    out_of_hours_rate_cents: int | None = Field(default=None, ge=0, le=MAX_RATE_CENTS)
 
 
 class DoorIn(Input):

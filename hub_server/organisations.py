@@ -3,20 +3,18 @@
 import re
 import secrets
 import sqlite3
-import unicodedata
 
 import sqlite_utils
 
 from hub_server import audit
 from hub_server.errors import Conflict, NotFound
-from hub_server.models import Organisation, OrganisationIn
+from hub_server.models import Organisation, OrganisationIn, fold
 from hub_server.store import Store, now_text
 
 
 def slug(name: str, prefix: str) -> str:
-    """A readable id from a name (``Skogsbyrån AB`` -> ``o-skogsbyran-ab``), or a random one."""
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    words = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:40].strip("-")
+    """A readable id from a name (``Ærø Kommune`` -> ``o-aero-kommune``), or a random one."""
+    words = re.sub(r"[^a-z0-9]+", "-", fold(name)).strip("-")[:40].strip("-")
     return f"{prefix}-{words}" if words else f"{prefix}-{secrets.token_hex(5)}"
 
 
@@ -33,8 +31,8 @@ def insert(db: sqlite_utils.Database, data: OrganisationIn) -> str:
     org_id = data.id or _free_id(db, slug(data.name, "o"))
     try:
         db.execute(
-            "INSERT INTO organisations (id, name, created_at) VALUES (?, ?, ?)",
-            (org_id, data.name, now_text()),
+            "INSERT INTO organisations (id, name, name_key, created_at) VALUES (?, ?, ?, ?)",
+            (org_id, data.name, data.name.casefold(), now_text()),
         )
     except sqlite3.IntegrityError as err:
         raise Conflict(f"an organisation named {data.name!r} or with id {org_id} exists") from err
@@ -66,8 +64,8 @@ def all_organisations(store: Store) -> list[Organisation]:
 def resolve(conn: sqlite3.Connection | sqlite_utils.Database, id_or_name: str) -> str:
     """The id of the organisation with this id or name (any case)."""
     row = conn.execute(
-        "SELECT id FROM organisations WHERE id = ? OR name = ? COLLATE NOCASE",
-        (id_or_name, id_or_name),
+        "SELECT id FROM organisations WHERE id = ? OR name_key = ?",
+        (id_or_name, " ".join(id_or_name.split()).casefold()),
     ).fetchone()
     if row is None:
         raise NotFound(f"no organisation {id_or_name!r}")

@@ -1,6 +1,8 @@
 """The hub database's schema, as migrations applied in order and recorded.
 
-Never edit a migration that has shipped: add the next one. Timestamps are
+Never edit a migration that has shipped: add the next one. Names and emails that must
+be unique ignoring case keep a ``*_key`` column (``str.casefold``: SQLite's
+``NOCASE`` knows only A-Z, not Å/Ø/Æ). Timestamps are
 UTC ISO 8601 text with microseconds (``store.now_text``), so they sort as
 text. The ``counters`` table is kept by triggers: anything that changes what
 a door's access list holds bumps ``access_lists``, anything that changes a
@@ -36,7 +38,8 @@ INSERT INTO counters (name, value) VALUES ('access_lists', 0), ('places', 0);
 
 CREATE TABLE organisations (
     id TEXT PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    name TEXT NOT NULL,
+    name_key TEXT NOT NULL UNIQUE,
     created_at TEXT NOT NULL
 );
 
@@ -47,7 +50,8 @@ CREATE TABLE members (
     id TEXT PRIMARY KEY,
     first_name TEXT NOT NULL,
     last_name TEXT NOT NULL,
-    email TEXT UNIQUE COLLATE NOCASE,
+    email TEXT,
+    email_key TEXT UNIQUE,
     organisation_id TEXT REFERENCES organisations (id),
     tier TEXT NOT NULL DEFAULT 'member' REFERENCES tiers (id),
     role TEXT NOT NULL DEFAULT 'member' CHECK (role IN ('member', 'admin')),

@@ -14,6 +14,8 @@ from datetime import datetime
 from hub_server import bridge, enrolment, presence
 from hub_server.availability import AvailabilityBoard, Device
 from hub_server.config import HubConfig
+from hub_server.errors import HubError
+from hub_server.http_server import HttpServer
 from hub_server.ingest import BatchResult, Ingest
 from hub_server.list_publisher import ListPublisher
 from hub_server.occupancy import OccupancyPublisher
@@ -70,11 +72,14 @@ class HubServer:
         )
         self.occupancy = OccupancyPublisher(store, link, link.topics.occupancy(), config.occupancy)
         self.availability = AvailabilityBoard(on_change=_log_change)
+        self.http = HttpServer(config, store, link) if config.http.enabled else None
         self._stop = threading.Event()
         self._housekeeping: threading.Thread | None = None
 
     def start(self) -> "HubServer":
-        """Subscribe, connect, and start every thread."""
+        """Subscribe, connect, and start every thread; :class:`HubError` if HTTP cannot start."""
+        if self.http is not None:
+            self.http.start()
         self.availability.attach(self.link)
         bridge.attach(self.link, self.ingest)
         self.ingest.start()
@@ -92,6 +97,8 @@ class HubServer:
     def stop(self) -> None:
         """Stop in reverse order: nothing received is left unwritten."""
         self._stop.set()
+        if self.http is not None:
+            self.http.stop()
         if self._housekeeping is not None:
             self._housekeeping.join(5)
         self.lists.stop()
@@ -99,7 +106,11 @@ class HubServer:
         self.ingest.stop()
 
     def __enter__(self) -> "HubServer":
-        return self.start()
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
@@ -140,15 +151,29 @@ class HubServer:
         enrolment.expire(self.store)
 
 
-def run_server(config: HubConfig) -> None:
-    """Run the hub server until SIGINT or SIGTERM."""
+def run_server(config: HubConfig) -> int:
+    """Run the hub server until SIGINT or SIGTERM; the exit status."""
     setup_logging(config.log_level)
     stop = stop_event_on_signals()
-    with Store.in_folder(config.data_dir) as store, HubServer(config, store, hub_link(config)):
-        notify("READY=1")
-        log.info("hub server running for site %s", config.site.id)
-        stop.wait()
-        notify("STOPPING=1")
+    try:
+        with Store.in_folder(config.data_dir) as store:
+            server = HubServer(config, store, hub_link(config))
+            try:
+                server.start()
+            except BaseException:
+                server.stop()
+                raise
+            try:
+                notify("READY=1")
+                log.info("hub server running for site %s", config.site.id)
+                stop.wait()
+                notify("STOPPING=1")
+            finally:
+                server.stop()
+    except HubError as err:
+        log.error("hub server cannot run: %s", err)
+        return 1
+    return 0
 
 
 def _log_change(device: Device, status: str) -> None:

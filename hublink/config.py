@@ -23,6 +23,8 @@ from hublink.errors import ConfigError
 from hublink.messages import EntityId
 
 ENV_PREFIX = "HUBTAP_"
+NOT_SETTINGS = frozenset({"HUBTAP_CONFIG"})
+"""Environment variables with the prefix that name no setting (``HUBTAP_CONFIG``: which file)."""
 ENV_SEPARATOR = "__"
 _SECRET_KEY_RE = re.compile(r"(password|secret|token|key)$")
 
@@ -132,7 +134,7 @@ def load_config(
             origins[key] = source
     env = os.environ if environ is None else environ
     for name, value in sorted(env.items()):
-        if name.startswith(ENV_PREFIX) and len(name) > len(ENV_PREFIX):
+        if name.startswith(ENV_PREFIX) and len(name) > len(ENV_PREFIX) and name not in NOT_SETTINGS:
             key = tuple(name[len(ENV_PREFIX) :].lower().split(ENV_SEPARATOR))
             _set(data, key, _env_value(value), name)
             origins[key] = f"environment variable {name}"

@@ -47,7 +47,10 @@ DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length
 
 
 def _as_utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as err:  # 0001-01-01T00:00+01:00 has no UTC equivalent
+        raise ValueError("date is out of range once converted to UTC") from err
 
 
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(_as_utc)]

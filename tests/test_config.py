@@ -165,3 +165,12 @@ def test_a_door_needs_the_site_key_and_a_bad_one_is_named_but_not_echoed(tmp_pat
     assert "c0ffee" not in error
     config = load_config(DoorConfig, path, {"HUBTAP_SITE__KEY": SITE_KEY_HEX})
     assert config.site.key_bytes() == bytes.fromhex(SITE_KEY_HEX)
+
+
+def test_hubtap_config_names_the_file_and_is_not_read_as_a_setting(tmp_path):
+    path = tmp_path / "hub.toml"
+    path.write_text('[site]\nid = "s"\n')
+    config = load_config(
+        ServiceConfig, path, {"HUBTAP_CONFIG": str(path), "HUBTAP_LOG_LEVEL": "DEBUG"}
+    )
+    assert config.log_level == "DEBUG"

@@ -1,5 +1,6 @@
 """The docs are part of the product: these tests keep them true."""
 
+import argparse
 import json
 import re
 from pathlib import Path
@@ -129,6 +130,12 @@ def test_every_command_is_documented():
     subcommands = next(a for a in parser._actions if a.dest == "command").choices
     for name in subcommands:
         assert f"`hubtap {name}" in CLI, name
+    for words, command in hubtap_commands():
+        row = command_row(words)
+        assert row, f"no row for `{words}` in docs/cli.md"
+        for name in arguments(command) - {"--config"}:
+            assert name in row, f"`{words}`: {name} is not documented"
+    assert "`--config PATH`" in CLI  # what every admin command takes
     for script in ("hubtap-door --config", "hubtap-kiosk --config"):
         assert f"`{script}" in CLI
     for name in subcommand_names(door_parser()):
@@ -142,6 +149,52 @@ def test_every_command_is_documented():
 
 def subcommand_names(parser) -> list[str]:
     return list(next(a for a in parser._actions if a.dest == "command").choices)
+
+
+def hubtap_commands() -> list[tuple[str, argparse.ArgumentParser]]:
+    """Every command ``hubtap`` runs, groups' sub-commands (``hubtap members add``) included."""
+    found = []
+    for name, command in next(
+        a for a in build_parser()._actions if a.dest == "command"
+    ).choices.items():
+        nested = [a for a in command._actions if isinstance(a, argparse._SubParsersAction)]
+        if nested:
+            found += [(f"hubtap {name} {sub}", p) for sub, p in nested[0].choices.items()]
+        else:
+            found.append((f"hubtap {name}", command))
+    return found
+
+
+def command_row(words: str) -> str:
+    """The docs/cli.md table row that documents the command ``words``, or ``""``."""
+    pattern = re.compile(rf"^\| `{re.escape(words)}(?:`| [^a-z]).*$", flags=re.M)
+    match = pattern.search(CLI)
+    return match.group(0) if match else ""
+
+
+def arguments(parser: argparse.ArgumentParser) -> set[str]:
+    """A command's long options and the names of its positional arguments."""
+    names = set()
+    for action in parser._actions:
+        if isinstance(action, argparse._HelpAction):
+            continue
+        if action.option_strings:
+            names |= {o for o in action.option_strings if o.startswith("--")}
+        elif not isinstance(action, argparse._SubParsersAction):
+            names.add(str(action.metavar or action.dest).upper())
+    return names
+
+
+def test_the_command_check_sees_sub_commands_and_their_options():
+    commands = dict(hubtap_commands())
+    assert "hubtap members add" in commands
+    assert "hubtap server" in commands
+    assert {"--first-name", "--valid-until", "--config"} <= arguments(
+        commands["hubtap members add"]
+    )
+    assert arguments(commands["hubtap cards add"]) >= {"MEMBER", "UID", "--kind"}
+    assert command_row("hubtap members add").startswith("| `hubtap members add --first-name")
+    assert command_row("hubtap members") == ""  # a group is no command of its own
 
 
 def test_readme_starts_with_the_two_commands():

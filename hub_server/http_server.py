@@ -1,0 +1,59 @@
+"""The HTTP server (uvicorn) on a thread of ``hubtap server``."""
+
+import logging
+import threading
+
+import uvicorn
+
+from hub_server.api.app import create_app
+from hub_server.api.live import BUS
+from hub_server.config import HubConfig
+from hub_server.errors import HubError
+from hub_server.store import Store
+from hublink.link import Link
+
+log = logging.getLogger(__name__)
+
+START_TIMEOUT_S = 10.0
+
+
+class HttpServer:
+    """Serves the API on ``[http] host:port`` until stopped."""
+
+    def __init__(self, config: HubConfig, store: Store, link: Link) -> None:
+        site_key = config.site.key_bytes() if config.site.key is not None else None
+        app = create_app(store, config, site_key=site_key, extras={BUS: link})
+        self.address = f"http://{config.http.host}:{config.http.port}"
+        self._server = uvicorn.Server(
+            uvicorn.Config(
+                app,
+                host=config.http.host,
+                port=config.http.port,
+                log_level="warning",
+                access_log=False,
+                lifespan="off",
+            )
+        )
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> "HttpServer":
+        """Start serving; :class:`HubError` if the port cannot be bound."""
+        self._thread = threading.Thread(target=self._server.run, name="hub-http", daemon=True)
+        self._thread.start()
+        deadline = threading.Event()
+        for _ in range(int(START_TIMEOUT_S / 0.05)):
+            if self._server.started or not self._thread.is_alive():
+                break
+            deadline.wait(0.05)
+        if not self._server.started:
+            self.stop()
+            raise HubError(f"the HTTP API could not start on {self.address} (port in use?)")
+        log.info("HTTP API on %s/api/v1/", self.address)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving; safe to call twice."""
+        self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(5)
+            self._thread = None
