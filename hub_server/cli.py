@@ -8,9 +8,11 @@ from hub_server import (
     cli_cards,
     cli_db,
     cli_doors,
+    cli_live,
     cli_members,
     cli_organisations,
     cli_places,
+    cli_tokens,
 )
 from hub_server.config import HubConfig
 from hub_server.demo import run_demo
@@ -26,6 +28,8 @@ ADMIN_GROUPS: tuple[ModuleType, ...] = (
     cli_cards,
     cli_doors,
     cli_places,
+    cli_live,
+    cli_tokens,
 )
 """Modules with ``add_commands(commands)``, each registering one group of admin commands."""
 
