@@ -17,7 +17,8 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
-    model_validator,
+    ValidationInfo,
+    field_validator,
 )
 
 from hub_server.errors import Invalid
@@ -114,11 +115,13 @@ class MemberIn(Input):
     valid_until: UtcDatetime | None = None
     id: EntityId | None = None
 
-    @model_validator(mode="after")
-    def _check_window(self) -> "MemberIn":
-        if self.valid_from and self.valid_until and self.valid_until <= self.valid_from:
-            raise ValueError("valid_until must be after valid_from")
-        return self
+    @field_validator("valid_until")
+    @classmethod
+    def _check_window(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        start = info.data.get("valid_from")
+        if value is not None and start is not None and value <= start:
+            raise ValueError("must be after valid_from")
+        return value
 
 
 class MemberChange(Input):
