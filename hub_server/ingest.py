@@ -215,15 +215,19 @@ class Ingest:
         if isinstance(message, AccessEvent):
             self._access(db, item.device_id, message, result, moved)
         elif isinstance(message, DoorState):
-            _upsert_newer(db, item.device_id, message.ts, "state_at", _state_values(message))
+            _upsert(db, item.device_id, _state_values(message), newer=("state_at", message.ts))
             result.doors_changed.add(item.device_id)
         elif isinstance(message, Availability) and item.device == "door":
-            values = {"online": int(message.status == "online")}
-            _upsert_newer(db, item.device_id, message.ts, "seen_at", values)
+            # The last one to arrive wins: a last will carries the time it was
+            # registered (at connect), older than the "online" it follows.
+            values = {"online": int(message.status == "online"), "seen_at": now_text()}
+            _upsert(db, item.device_id, values)
             result.doors_changed.add(item.device_id)
         elif isinstance(message, DoorTelemetry):
             telemetry = message.model_dump_json(exclude={"v", "id"})
-            _upsert_newer(db, item.device_id, message.ts, "telemetry_at", {"telemetry": telemetry})
+            _upsert(
+                db, item.device_id, {"telemetry": telemetry}, newer=("telemetry_at", message.ts)
+            )
         elif isinstance(message, CommandResult):
             db.execute(
                 "UPDATE door_commands SET ok = ?, reason = ?, detail = ?, answered_at = ?"
@@ -302,8 +306,17 @@ class Ingest:
             " WHERE c.hash = ? AND c.status = 'active' AND m.status != 'inactive'",
             (request.credential,),
         ).fetchone()
+        # Taps earlier in this batch are not in presence yet: bring it up to date first.
+        if (
+            row is not None
+            and row[0] in moved
+            and presence.rebuild(db, row[0], moved.pop(row[0]), self.rules, self.clock())
+        ):
+            result.presence_changed = True
         if row is None:
             reply = KioskResponse(request_id=request.id, ok=False, reason="unknown_credential")
+        elif db.execute("SELECT 1 FROM checkouts WHERE id = ?", (request.id,)).fetchone():
+            reply = KioskResponse(request_id=request.id, ok=True, reason="checked_out")
         elif not presence.is_present(db, row[0]):
             reply = KioskResponse(request_id=request.id, ok=False, reason="not_checked_in")
         else:
@@ -325,19 +338,27 @@ def _state_values(state: DoorState) -> dict[str, Any]:
     }
 
 
-def _upsert_newer(
-    db: sqlite_utils.Database, door_id: str, ts: datetime, stamp: str, values: dict[str, Any]
+def _upsert(
+    db: sqlite_utils.Database,
+    door_id: str,
+    values: dict[str, Any],
+    *,
+    newer: tuple[str, datetime] | None = None,
 ) -> None:
-    """Set ``values`` on the door's status row unless a newer message already set them."""
-    columns = [*values, stamp]
-    params = [*values.values(), now_text(ts)]
+    """Set ``values`` on the door's status row; with ``newer=(column, ts)``, only if the
+    row's ``column`` is older than ``ts`` (it is set to ``ts`` with the values)."""
+    guard = ""
+    if newer is not None:
+        stamp, ts = newer
+        values = {**values, stamp: now_text(ts)}
+        guard = f" WHERE door_status.{stamp} IS NULL OR excluded.{stamp} > door_status.{stamp}"
+    columns = list(values)
     updates = ", ".join(f"{c} = excluded.{c}" for c in columns)
     db.execute(
         f"INSERT INTO door_status (door_id, {', '.join(columns)})"  # noqa: S608  (our columns)
         f" VALUES (?, {', '.join('?' * len(columns))})"
-        f" ON CONFLICT (door_id) DO UPDATE SET {updates}"
-        f" WHERE door_status.{stamp} IS NULL OR excluded.{stamp} > door_status.{stamp}",
-        (door_id, *params),
+        f" ON CONFLICT (door_id) DO UPDATE SET {updates}{guard}",
+        (door_id, *values.values()),
     )
 
 

@@ -13,6 +13,7 @@ schema and the same code paths.
 import logging
 import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -63,14 +64,24 @@ class Store:
         """Open (creating if need be) and migrate the database file at ``path``."""
         path.parent.mkdir(parents=True, exist_ok=True)
         store = cls(f"file:{path}", label=str(path))
-        try:
-            store._writer.execute("PRAGMA journal_mode = WAL")
-            store._writer.execute("PRAGMA synchronous = NORMAL")
-            store.migrate()
-        except sqlite3.DatabaseError as err:
-            store.close()
-            raise StoreError(f"cannot open the hub database {path}: {err}") from err
-        return store
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                store._writer.execute("PRAGMA journal_mode = WAL")
+                store._writer.execute("PRAGMA synchronous = NORMAL")
+                store.migrate()
+            except sqlite3.OperationalError as err:
+                # two processes creating the file at once: switching it to WAL
+                # does not wait for the other's lock, so wait here
+                if "locked" in str(err) and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                    continue
+                store.close()
+                raise StoreError(f"cannot open the hub database {path}: {err}") from err
+            except sqlite3.DatabaseError as err:
+                store.close()
+                raise StoreError(f"cannot open the hub database {path}: {err}") from err
+            return store
 
     @classmethod
     def in_folder(cls, data_dir: Path) -> "Store":
@@ -135,6 +146,10 @@ class Store:
                 if version in done:
                     continue
                 with self.write() as db:
+                    if db.execute(  # another process may have applied it meanwhile
+                        "SELECT 1 FROM migrations WHERE version = ?", (version,)
+                    ).fetchone():
+                        continue
                     for statement in _statements(sql):
                         db.execute(statement)
                     db.execute(

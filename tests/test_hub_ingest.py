@@ -135,10 +135,13 @@ def test_availability_and_telemetry_are_recorded_per_door(store, ingest):
     ingest.process([
         door("front", Availability(ts=at(1), status="online")),
         door("front", telemetry),
-        door("front", Availability(ts=at(0), status="offline")),  # older: ignored
     ])  # fmt: skip
     row = store.query_one("SELECT * FROM door_status WHERE door_id = 'front'")
     assert row["online"] == 1
+    # a last will is stamped when it was registered, before the "online" it follows
+    ingest.process([door("front", Availability(ts=at(0), status="offline"))])
+    row = store.query_one("SELECT * FROM door_status WHERE door_id = 'front'")
+    assert row["online"] == 0
     assert json.loads(row["telemetry"])["taps"] == 3
 
 
@@ -176,6 +179,8 @@ def test_kiosk_check_out_ends_the_stay_and_answers(store, ingest):
         ("entrance", True, "checked_out", request.id)
     ]
     assert [(r.ok, r.reason) for _, r in again.responses] == [(False, "not_checked_in")]
+    redelivered = ingest.process([Inbound("kiosk", "entrance", request)])  # after a restart
+    assert [(r.ok, r.reason) for _, r in redelivered.responses] == [(True, "checked_out")]
     assert sessions(store)[-1][3] == "kiosk"
     assert presence.counts(store).site == 0
 

@@ -1,7 +1,9 @@
 """The hub's store: migrations recorded and applied once, one writer, rollback on error."""
 
+import multiprocessing
 import sqlite3
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -93,3 +95,17 @@ def test_close_is_safe_twice_and_a_closed_store_says_so():
     store.close()
     with pytest.raises(StoreError, match="closed"):
         store.read()
+
+
+def _open_and_report(folder: str) -> int:
+    with Store.in_folder(Path(folder)) as store:
+        return store.schema_version()
+
+
+def test_processes_creating_the_same_new_database_at_once_all_succeed(tmp_path):
+    context = multiprocessing.get_context("fork")
+    for attempt in range(5):
+        folder = tmp_path / str(attempt)
+        with context.Pool(3) as pool:
+            versions = pool.map(_open_and_report, [str(folder)] * 3)
+        assert versions == [len(schema.MIGRATIONS)] * 3

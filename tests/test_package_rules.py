@@ -57,6 +57,10 @@ def test_the_import_check_catches_a_violation(tmp_path):
     ]
 
 
+HTTP_METHODS = {"get", "post", "put", "patch", "delete"}
+API_PATH = "/api/v1/"
+
+
 def topic_strings(path: Path) -> list[str]:
     tree = ast.parse(path.read_text(), filename=str(path))
     docstrings = {
@@ -67,12 +71,23 @@ def topic_strings(path: Path) -> list[str]:
         and isinstance(node.body[0], ast.Expr)
         and isinstance(node.body[0].value, ast.Constant)
     }
+    routes = {  # @router.get("/occupancy"): an HTTP path, not a topic
+        id(decorator.args[0])
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        for decorator in node.decorator_list
+        if isinstance(decorator, ast.Call)
+        and isinstance(decorator.func, ast.Attribute)
+        and decorator.func.attr in HTTP_METHODS
+        and decorator.args
+    }
     found = [
         node.value
         for node in ast.walk(tree)
         if isinstance(node, ast.Constant)
         and isinstance(node.value, str)
-        and id(node) not in docstrings
+        and id(node) not in docstrings | routes
+        and not node.value.startswith(API_PATH)
         and TOPIC_LIKE.search(node.value)
     ]
     found += [  # "/".join(...): paths use pathlib, so this can only be a topic
@@ -105,3 +120,10 @@ def test_the_topic_check_catches_a_hand_made_topic(tmp_path):
     assert topic_strings(path) == ["hubtap/site/door/", "/event"]
     path.write_text('TOPIC = "/".join(("hub" + "tap", site, "door", door_id, "ev" + "ent"))\n')
     assert topic_strings(path) == ["'/'.join(('hub' + 'tap', site, 'door', door_id, 'ev' + 'ent'))"]
+    path.write_text(
+        '@router.get("/occupancy")\ndef f(): pass\nURL = "/api/v1/occupancy"\n'
+        'T = router.get("/occupancy")\n'
+    )
+    assert topic_strings(path) == [
+        "/occupancy"
+    ]  # a route path is not; the same string elsewhere is

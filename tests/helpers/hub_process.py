@@ -1,0 +1,271 @@
+"""The real ``hubtap server`` process for tests: its ``hub.toml``, start, stop, its database.
+
+The hub runs as production runs it (``hubtap server --config hub.toml``);
+the test seeds and checks its database through the services on the same
+file, exactly as a ``hubtap`` admin command beside the server does. The
+server notices those changes through the store's ``counters`` within
+``[lists] poll_interval_s``.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from hub_server.store import Store
+from hublink.ids import new_id
+from hublink.link import Link
+from hublink.messages import Message
+from hublink.outbox import Outbox
+from hublink.topics import Topics
+from tests.conftest import mqtt_config
+from tests.helpers.collect import Collector
+from tests.helpers.door_hardware import SITE_KEY_TOML
+from tests.helpers.pausable import Pausable
+
+HUB_BIN = Path(sys.executable).parent / "hubtap"
+START_TIMEOUT_S = 15.0
+STOP_TIMEOUT_S = 15.0
+READY_LINES = ("connected to broker", "hub server running")
+"""Logged once the link is connected and subscribed, and once every part has started
+(the access lists are published and recorded)."""
+LOG_TAIL = 4000
+
+
+def hub_toml(
+    *,
+    data_dir: Path,
+    site_id: str,
+    broker_port: int,
+    poll_interval_s: float = 0.05,
+    snapshot_interval_s: float = 0.2,
+    closing_time: str = "",
+    max_stay_h: float = 14.0,
+    extra: str = "",
+) -> str:
+    """A ``hub.toml`` for a hub on loopback with the test doors' site key, HTTP off."""
+    return (
+        f'data_dir = "{data_dir}"\n'
+        'log_level = "INFO"\n'
+        f'[site]\nid = "{site_id}"\n{SITE_KEY_TOML}'
+        f'[mqtt]\nhost = "127.0.0.1"\nport = {broker_port}\n'
+        "reconnect_min_s = 0.1\nreconnect_max_s = 0.5\n"
+        f'[presence]\nclosing_time = "{closing_time}"\nmax_stay_h = {max_stay_h}\n'
+        f"[lists]\npoll_interval_s = {poll_interval_s}\n"
+        f"snapshot_interval_s = {snapshot_interval_s}\n"
+        "[http]\nenabled = false\n" + extra
+    )
+
+
+class HubProcess(Pausable):
+    """``hubtap server --config hub.toml`` in its own process, restartable on the same files."""
+
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        broker_port: int,
+        site_id: str = "testsite",
+        poll_interval_s: float = 0.05,
+        snapshot_interval_s: float = 0.2,
+        closing_time: str = "",
+        max_stay_h: float = 14.0,
+        extra: str = "",
+    ) -> None:
+        self.workdir = workdir
+        self.data_dir = workdir / "hub-data"
+        self.config_path = workdir / "hub.toml"
+        self.log_path = workdir / "hub.log"
+        self.process: subprocess.Popen[bytes] | None = None
+        self._store: Store | None = None
+        self._log_from = 0
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.config_path.write_text(
+            hub_toml(
+                data_dir=self.data_dir,
+                site_id=site_id,
+                broker_port=broker_port,
+                poll_interval_s=poll_interval_s,
+                snapshot_interval_s=snapshot_interval_s,
+                closing_time=closing_time,
+                max_stay_h=max_stay_h,
+                extra=extra,
+            )
+        )
+
+    # --- the database ----------------------------------------------------------
+
+    @property
+    def store(self) -> Store:
+        """The hub's database, opened from the test process (as a ``hubtap`` command does)."""
+        if self._store is None:
+            self._store = Store.in_folder(self.data_dir)
+        return self._store
+
+    def count(self, table: str, where: str = "", params: tuple[object, ...] = ()) -> int:
+        """Rows in ``table`` (of the hub's schema), optionally filtered."""
+        sql = f"SELECT count(*) FROM {table}" + (f" WHERE {where}" if where else "")
+        row = self.store.query_one(sql, params)
+        assert row is not None
+        return int(row[0])
+
+    # --- the process -------------------------------------------------------------
+
+    def start(self, timeout: float = START_TIMEOUT_S) -> "HubProcess":
+        """Start the server; returns once it runs, connected and subscribed to the broker."""
+        if self.running:
+            raise RuntimeError("the hub process is already running")
+        # Create and migrate the database here first: two processes creating a new
+        # database at the same moment can fail with 'database is locked'.
+        _ = self.store
+        self._log_from = self.log_path.stat().st_size if self.log_path.exists() else 0
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HUBTAP_")}
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [str(HUB_BIN), "server", "--config", str(self.config_path)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
+        deadline = time.monotonic() + timeout
+        while not all(line in self.log_since_start() for line in READY_LINES):
+            if self.process.poll() is not None:
+                raise AssertionError(
+                    f"hubtap server exited with {self.process.returncode} while starting:\n"
+                    + self.log_tail()
+                )
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"hubtap server did not connect within {timeout} s:\n" + self.log_tail()
+                )
+            time.sleep(0.02)
+        return self
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
+        """SIGTERM, as systemd stops it; asserts a clean exit (status 0, no traceback)."""
+        process = self.process
+        if process is None:
+            raise RuntimeError("the hub process was never started")
+        if process.poll() is None:
+            process.send_signal(signal.SIGCONT)  # a paused process cannot act on SIGTERM
+            process.send_signal(signal.SIGTERM)
+        try:
+            status = process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout)
+            raise AssertionError(
+                f"hubtap server did not stop within {timeout} s of SIGTERM:\n" + self.log_tail()
+            ) from None
+        assert status == 0, f"hubtap server exited with {status}:\n{self.log_tail()}"
+        self.assert_no_traceback()
+
+    def close(self) -> None:
+        """Make sure the process is gone and the database closed (for ``finally``); safe twice."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGCONT)
+            self.process.kill()
+            self.process.wait(STOP_TIMEOUT_S)
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def __enter__(self) -> "HubProcess":
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # --- its log ------------------------------------------------------------------
+
+    def log_text(self) -> str:
+        """What the hub has logged so far (every start appends)."""
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def log_since_start(self) -> str:
+        """What the hub has logged since the last :meth:`start`."""
+        if not self.log_path.exists():
+            return ""
+        with self.log_path.open("rb") as log:
+            log.seek(self._log_from)
+            return log.read().decode(errors="replace")
+
+    def log_tail(self, chars: int = LOG_TAIL) -> str:
+        """The end of the log, for failure messages."""
+        return self.log_text()[-chars:]
+
+    def assert_no_traceback(self) -> None:
+        """Nothing failed inside the server (a swallowed exception logs a traceback)."""
+        text = self.log_text()
+        assert "Traceback" not in text, f"the hub logged a traceback:\n{text[-LOG_TAIL * 2 :]}"
+
+
+# --- the other side of the bus ------------------------------------------------------
+
+
+class FakeDevice:
+    """A door or kiosk played by the test: a link with its own outbox, as a device has.
+
+    Door events and kiosk requests are durable topics, so they go through the
+    outbox and reach the hub at least once, in order, like a real device's.
+    """
+
+    def __init__(
+        self,
+        workdir: Path,
+        broker_port: int,
+        topics: Topics,
+        client_id: str,
+        availability_topic: str | None = None,
+    ) -> None:
+        self.outbox = Outbox(workdir / f"{client_id}-outbox.sqlite3")
+        self.link = Link(
+            mqtt_config(broker_port),
+            topics,
+            client_id=client_id,
+            availability_topic=availability_topic,
+            outbox=self.outbox,
+        )
+
+    def start(self, timeout: float = START_TIMEOUT_S) -> "FakeDevice":
+        self.link.start()
+        assert self.link.wait_connected(timeout), f"{self.link.client_id} did not connect"
+        return self
+
+    def publish(self, topic: str, message: Message) -> None:
+        assert self.link.publish(topic, message), f"{self.link.client_id} could not publish"
+
+    def close(self) -> None:
+        """Stop the link and close the outbox; safe to call twice."""
+        self.link.stop()
+        self.outbox.close()
+
+
+def fetch_retained(
+    broker_port: int, topics: Topics, topic: str, timeout: float = START_TIMEOUT_S
+) -> Any:
+    """The message retained on ``topic`` now, as a newcomer subscribing to it gets it."""
+    got = Collector()
+    link = Link(mqtt_config(broker_port), topics, client_id=f"test-peek-{new_id()[-12:]}")
+    link.subscribe(topic, got)
+    link.start()
+    try:
+        assert got.wait_until(lambda items: any(d.retained for d in items), timeout), (
+            f"nothing is retained on {topic}"
+        )
+        return next(d.message for d in got.items if d.retained)
+    finally:
+        link.stop()
