@@ -41,9 +41,7 @@ def parse_uid(text: str) -> bytes:
     """Card UID from hex text (``04:A1:B2`` and ``04 a1 b2`` too); leading zeros kept."""
     digits = _HEX_SEPARATORS.sub("", text)
     if not _HEX.fullmatch(digits):
-        raise CredentialError(
-            f"not a card UID: {text!r} (expected an even number of hex digits)"
-        )
+        raise CredentialError(f"not a card UID: {text!r} (expected an even number of hex digits)")
     uid = bytes.fromhex(digits)
     if len(uid) > MAX_UID_BYTES:
         raise CredentialError(f"card UID of {len(uid)} bytes is longer than {MAX_UID_BYTES}")
