@@ -8,9 +8,10 @@ records against it.
 
 import sqlite3
 import time
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict
 
 from hub_server import audit
 from hub_server.errors import HubError, Invalid, NotFound
@@ -37,9 +38,10 @@ class NotSent(HubError):
     """The broker was not reachable: the command did not go out."""
 
 
-@dataclass(frozen=True)
-class CommandRecord:
-    """A command and, once the door has answered, its result."""
+class CommandRecord(BaseModel):
+    """A command and, once the door has answered, its result (``ok``, ``reason``)."""
+
+    model_config = ConfigDict(frozen=True)
 
     id: str
     door_id: str

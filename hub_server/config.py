@@ -2,11 +2,11 @@
 
 import re
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 
 from hublink.config import Section, ServiceConfig
+from hublink.messages import TimeZoneName
 
 _CLOCK = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 
@@ -14,20 +14,11 @@ _CLOCK = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 class HubSection(Section):
     """The site as the hub sees it."""
 
-    timezone: str = Field(
+    timezone: TimeZoneName = Field(
         default="UTC",
         description="The site's time zone (IANA name, e.g. Europe/Stockholm): schedules, "
         "closing time and the day's boundaries are local to it.",
     )
-
-    @field_validator("timezone")
-    @classmethod
-    def _check_timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as err:
-            raise ValueError(f"unknown time zone {value!r}") from err
-        return value
 
 
 class PresenceSection(Section):

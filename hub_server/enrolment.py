@@ -8,11 +8,11 @@ process can start one and wait for it, because it lives in the store.
 
 import sqlite3
 import time
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
 import sqlite_utils
+from pydantic import BaseModel, ConfigDict
 
 from hub_server import audit, cards
 from hub_server.errors import Conflict, Invalid, NotFound
@@ -23,9 +23,10 @@ MAX_WAIT_S = 600
 Status = Literal["waiting", "done", "expired", "cancelled"]
 
 
-@dataclass(frozen=True)
-class Enrolment:
-    """One enrolment and how it ended."""
+class Enrolment(BaseModel):
+    """One enrolment and how it ended; ``hint`` is the new card's last 4 hex digits."""
+
+    model_config = ConfigDict(frozen=True)
 
     id: int
     member_id: str

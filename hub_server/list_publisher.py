@@ -27,7 +27,7 @@ from typing import Protocol
 
 from hub_server.access_lists import DoorList, EntryKey, compute
 from hub_server.store import Store, now_text
-from hublink.messages import AclDelta, AclSnapshot, Message
+from hublink.messages import AclDelta, AclEntry, AclSnapshot, Message
 from hublink.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -199,8 +199,9 @@ class ListPublisher:
         for delta in deltas:
             self.link.publish(self.topics.door_acl_delta(delta.door_id), delta)
             self.stats.deltas += 1
+        built: dict[int, tuple[AclEntry, ...]] = {}
         for door_id in snapshot_now:
-            self._send_snapshot(door_id)
+            self._send_snapshot(door_id, built)
         if deltas or snapshot_now:
             log.info(
                 "access lists: %d delta(s), %d snapshot(s) published (computed in %.0f ms)",
@@ -227,20 +228,30 @@ class ListPublisher:
     def flush(self, *, force: bool = False) -> None:
         """Send the snapshots that are due (all pending ones with ``force``)."""
         now = self.monotonic()
+        built: dict[int, tuple[AclEntry, ...]] = {}
         for door_id, due in list(self._snapshot_due.items()):
             if force or due <= now:
-                self._send_snapshot(door_id)
+                self._send_snapshot(door_id, built)
 
-    def _send_snapshot(self, door_id: str) -> None:
+    def _send_snapshot(self, door_id: str, built: dict[int, tuple[AclEntry, ...]]) -> None:
+        """Publish a door's snapshot; ``built`` holds the entries made for others in this pass.
+
+        Doors of a group share one entries mapping, so their (frozen) entries
+        are made once per pass rather than once per door, and let go after it.
+        """
         self._snapshot_due.pop(door_id, None)
         published = self._published.get(door_id)
         if published is None:
             return
+        key = id(published.lists.entries)  # alive for the pass: ``_published`` holds it
+        entries = built.get(key)
+        if entries is None:
+            entries = built[key] = tuple(published.lists.all_entries())
         snapshot = AclSnapshot(
             door_id=door_id,
             version=published.version,
             policy=published.lists.policy,
-            entries=tuple(published.lists.all_entries()),
+            entries=entries,
         )
         self.link.publish(self.topics.door_acl_snapshot(door_id), snapshot)
         self.stats.snapshots += 1

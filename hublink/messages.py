@@ -23,7 +23,6 @@ from pydantic import (
     StringConstraints,
     TypeAdapter,
     ValidationError,
-    field_validator,
     model_serializer,
     model_validator,
 )
@@ -54,6 +53,20 @@ def _as_utc(value: datetime) -> datetime:
 
 
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(_as_utc)]
+
+
+def _check_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as err:
+        raise ValueError(f"unknown time zone {value!r}") from err
+    return value
+
+
+TimeZoneName = Annotated[
+    str, StringConstraints(min_length=1, max_length=64), AfterValidator(_check_timezone)
+]
+"""An IANA time zone name (``Europe/Stockholm``)."""
 """A timestamp that must carry a UTC offset; stored and sent as UTC."""
 
 Level = Literal["green", "amber", "red"]
@@ -260,7 +273,7 @@ class ScheduleSpec(Part):
 class AclPolicy(Part):
     """A door's rules besides the cards: schedules, tiers, holidays, open hours."""
 
-    timezone: str = Field(default="UTC", min_length=1, max_length=64)
+    timezone: TimeZoneName = "UTC"
     schedules: tuple[ScheduleSpec, ...] = Field(default=(), max_length=256)
     holidays: tuple[date, ...] = Field(default=(), max_length=1000)
     tiers: dict[EntityId, EntityId | None] = Field(default_factory=dict, max_length=256)
@@ -269,15 +282,6 @@ class AclPolicy(Part):
     """Hours the door is held open (unlocked), if any."""
     first_person_in: bool = False
     """With ``open_schedule``: stay locked until a member's granted tap starts it."""
-
-    @field_validator("timezone")
-    @classmethod
-    def _check_timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as err:
-            raise ValueError(f"unknown time zone {value!r}") from err
-        return value
 
     @model_validator(mode="after")
     def _check_references(self) -> "AclPolicy":

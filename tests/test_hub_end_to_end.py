@@ -58,12 +58,11 @@ from tests.helpers.collect import Collector
 from tests.helpers.door_hardware import SITE_KEY
 from tests.helpers.door_process import DoorProcess
 from tests.helpers.hub_data import ACTOR, UIDS, credential, seed, tap
-from tests.helpers.hub_process import FakeDevice, HubProcess, fetch_retained
+from tests.helpers.hub_process import WAIT_S, FakeDevice, HubProcess, fetch_retained, wait_occupancy
 from tests.helpers.waiting import wait_until
 
 pytestmark = pytest.mark.mosquitto
 
-WAIT_S = 15.0  # every wait is bounded; passing runs take a small fraction of it
 
 ADA_CARD = "04ADA0ADA0AD0A"  # a card nobody holds until it is enrolled
 STRANGER = "04DEADBEEF5711"
@@ -231,17 +230,7 @@ class Site:
 
     def wait_occupancy(self, check: Callable[[Occupancy], bool], what: str) -> Occupancy:
         """The latest occupancy once it passes ``check``; it is then also the retained one."""
-
-        def latest_passes(items: list[Delivery[Any]]) -> bool:
-            return bool(items) and check(items[-1].message)
-
-        assert self.occupancy.wait_until(latest_passes, WAIT_S), (
-            f"occupancy never showed {what}; last: {self.occupancy.messages[-1:]}"
-        )
-        latest: Occupancy = self.occupancy.messages[-1]
-        retained: Occupancy = fetch_retained(self.broker.port, self.topics, self.topics.occupancy())
-        assert retained.id == latest.id, "the retained occupancy is not the latest one published"
-        return latest
+        return wait_occupancy(self.occupancy, self.broker.port, self.topics, check, what)
 
     def wait_snapshot(self, door_id: str, check: Callable[[AclSnapshot], bool]) -> AclSnapshot:
         def found(items: list[Delivery[Any]]) -> bool:

@@ -32,13 +32,12 @@ from tests.helpers.collect import Collector
 from tests.helpers.door_hardware import SITE_KEY_HEX
 from tests.helpers.door_process import DoorProcess
 from tests.helpers.hub_data import ACTOR, credential, seed, tap
-from tests.helpers.hub_process import FakeDevice, fetch_retained
+from tests.helpers.hub_process import WAIT_S, FakeDevice, wait_occupancy
 from tests.helpers.waiting import wait_until
 from tests.test_hub_end_to_end import RawClient, RecordingBus, garbage
 
 pytestmark = pytest.mark.mosquitto
 
-WAIT_S = 15.0
 TOPICS = Topics(SITE)
 
 
@@ -106,17 +105,7 @@ class Watch:
 
     def wait_occupancy(self, check: Callable[[Occupancy], bool], what: str) -> Occupancy:
         """The latest occupancy once it passes ``check``; it is then also the retained one."""
-
-        def latest_passes(items: list[Delivery[Any]]) -> bool:
-            return bool(items) and check(items[-1].message)
-
-        assert self.occupancy.wait_until(latest_passes, WAIT_S), (
-            f"occupancy never showed {what}; last: {self.occupancy.messages[-1:]}"
-        )
-        latest: Occupancy = self.occupancy.messages[-1]
-        retained = fetch_retained(self.port, TOPICS, TOPICS.occupancy())
-        assert retained.id == latest.id, "the retained occupancy is not the latest one published"
-        return latest
+        return wait_occupancy(self.occupancy, self.port, TOPICS, check, what)
 
     def response_to(self, request: KioskRequest) -> KioskResponse:
         def answered(items: list[Delivery[Any]]) -> bool:

@@ -1,7 +1,6 @@
 """Live state and actions on doors: occupancy, who is in, door commands, enrol by tap."""
 
 from datetime import datetime
-from typing import Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
@@ -26,37 +25,12 @@ class CommandIn(Input):
     duration_s: float | None = Field(default=None, gt=0, le=commands.MAX_UNLOCK_S)
 
 
-class CommandOut(BaseModel):
-    """A command as recorded; ``ok`` and ``reason`` once the door has answered."""
-
-    id: str
-    door_id: str
-    action: str
-    issued_by: str
-    issued_at: datetime
-    expires_at: datetime
-    ok: bool | None
-    reason: str | None
-    detail: str | None
-
-
 class EnrolIn(Input):
     """Where to wait for the member's new card, and for how long."""
 
     door_id: EntityId
     timeout_s: float = Field(default=120, gt=0, le=enrolment.MAX_WAIT_S)
     label: str = Field(default="", max_length=80)
-
-
-class EnrolmentOut(BaseModel):
-    """An enrolment; ``hint`` is the new card's last 4 hex digits once it is done."""
-
-    id: int
-    member_id: str
-    door_id: str
-    status: Literal["waiting", "done", "expired", "cancelled"]
-    expires_at: datetime
-    hint: str | None
 
 
 class PresentOut(BaseModel):
@@ -91,31 +65,32 @@ def get_presence(ctx: Context) -> list[PresentOut]:
 
 
 @router.post("/doors/{door_id}/commands", status_code=202, responses=responses(404, 503))
-def send_command(ctx: Context, actor: Actor, door_id: str, data: CommandIn) -> CommandOut:
+def send_command(
+    ctx: Context, actor: Actor, door_id: str, data: CommandIn
+) -> commands.CommandRecord:
     """Send a command; the door's answer shows on ``GET /commands/{id}``."""
     bus = ctx.extra(BUS, commands.Bus)  # type: ignore[type-abstract]  # noqa: S610
     command = commands.issue(
         ctx.store, bus, door_id, data.action, actor, duration_s=data.duration_s
     )
-    return CommandOut(**vars(commands.get(ctx.store, command.id)))
+    return commands.get(ctx.store, command.id)
 
 
 @router.get("/commands/{command_id}", responses=responses(404))
-def get_command(ctx: Context, command_id: str) -> CommandOut:
+def get_command(ctx: Context, command_id: str) -> commands.CommandRecord:
     """A command and, once the door has answered, its result."""
-    return CommandOut(**vars(commands.get(ctx.store, command_id)))
+    return commands.get(ctx.store, command_id)
 
 
 @router.post("/members/{member_id}/enrol", status_code=202, responses=responses(404))
-def enrol(ctx: Context, actor: Actor, member_id: str, data: EnrolIn) -> EnrolmentOut:
+def enrol(ctx: Context, actor: Actor, member_id: str, data: EnrolIn) -> enrolment.Enrolment:
     """Attach the next unknown card tapped at ``door_id`` to the member."""
-    started = enrolment.start(
+    return enrolment.start(
         ctx.store, member_id, data.door_id, actor, timeout_s=data.timeout_s, label=data.label
     )
-    return EnrolmentOut(**vars(started))
 
 
 @router.get("/enrolments/{enrolment_id}", responses=responses(404))
-def get_enrolment(ctx: Context, enrolment_id: int) -> EnrolmentOut:
+def get_enrolment(ctx: Context, enrolment_id: int) -> enrolment.Enrolment:
     """An enrolment and how it ended."""
-    return EnrolmentOut(**vars(enrolment.get(ctx.store, enrolment_id)))
+    return enrolment.get(ctx.store, enrolment_id)

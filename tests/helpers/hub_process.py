@@ -12,20 +12,24 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from hub_server.store import Store
 from hublink.ids import new_id
-from hublink.link import Link
-from hublink.messages import Message
+from hublink.link import Delivery, Link
+from hublink.messages import Message, Occupancy
 from hublink.outbox import Outbox
 from hublink.topics import Topics
 from tests.conftest import mqtt_config
 from tests.helpers.collect import Collector
 from tests.helpers.door_hardware import SITE_KEY_TOML
 from tests.helpers.pausable import Pausable
+
+WAIT_S = 15.0
+"""Every wait in the hub's tests is bounded by this; passing runs take a fraction of it."""
 
 HUB_BIN = Path(sys.executable).parent / "hubtap"
 START_TIMEOUT_S = 15.0
@@ -269,3 +273,20 @@ def fetch_retained(
         return next(d.message for d in got.items if d.retained)
     finally:
         link.stop()
+
+
+def wait_occupancy(
+    seen: Collector, port: int, topics: Topics, check: Callable[[Occupancy], bool], what: str
+) -> Occupancy:
+    """The latest occupancy ``seen`` once it passes ``check``; it must also be the retained one."""
+
+    def latest_passes(items: list[Delivery[Any]]) -> bool:
+        return bool(items) and check(items[-1].message)
+
+    assert seen.wait_until(latest_passes, WAIT_S), (
+        f"occupancy never showed {what}; last: {seen.messages[-1:]}"
+    )
+    latest: Occupancy = seen.messages[-1]
+    retained: Occupancy = fetch_retained(port, topics, topics.occupancy())
+    assert retained.id == latest.id, "the retained occupancy is not the latest one published"
+    return latest
