@@ -1,7 +1,7 @@
 """A card revoked at the hub → denied at 50 doors: how long until every door refuses it.
 
 The hub is the real ``HubServer`` with ``hub_link(config)`` in this process,
-its settings the defaults (``[lists] poll_interval_s = 0.2``,
+its settings the defaults (``[lists] poll_interval_s = 0.05``,
 ``snapshot_interval_s = 1.0``; ``--poll-interval-s`` sets another poll
 interval), on a store built by
 ``benchmarks.hub_common``: 10,000 members with 10,700 cards, 50 doors in

@@ -75,7 +75,7 @@ class ListsSection(Section):
     """How access lists reach the doors."""
 
     poll_interval_s: float = Field(
-        default=0.2,
+        default=0.05,
         gt=0,
         le=10,
         description="How often the server looks for changes made by other processes "

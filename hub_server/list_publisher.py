@@ -71,7 +71,7 @@ class ListPublisher:
         timezone: str,
         *,
         snapshot_interval_s: float = 1.0,
-        poll_interval_s: float = 0.2,
+        poll_interval_s: float = 0.05,
         monotonic: Callable[[], float] = time.monotonic,
         today: Callable[[], date] = date.today,
     ) -> None:
@@ -97,6 +97,7 @@ class ListPublisher:
     def start(self) -> "ListPublisher":
         """Publish every list now, then follow changes on a thread."""
         self.check()
+        self.store.on_commit(self.wake)  # a write here is seen at once; others by polling
         self._thread = threading.Thread(target=self._run, name="hub-lists", daemon=True)
         self._thread.start()
         return self

@@ -15,7 +15,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,6 +56,7 @@ class Store:
         self._writer = self._connect()
         self._writer_db = sqlite_utils.Database(self._writer)
         self._keepalive: sqlite3.Connection | None = None
+        self._after_commit: list[Callable[[], None]] = []
 
     # --- opening -------------------------------------------------------------
 
@@ -189,6 +190,15 @@ class Store:
                 raise
             else:
                 conn.execute("COMMIT")
+        for callback in self._after_commit:
+            try:
+                callback()
+            except Exception:
+                log.exception("after-commit callback failed")
+
+    def on_commit(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` after every write this process commits (the list publisher's wake)."""
+        self._after_commit.append(callback)
 
     def read(self) -> sqlite3.Connection:
         """This thread's reading connection (autocommit: each query sees the latest commit)."""

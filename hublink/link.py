@@ -23,6 +23,7 @@ socket write happens there and packets from several threads never interleave.
 """
 
 import logging
+import socket
 import ssl
 import threading
 from collections import deque
@@ -391,6 +392,7 @@ class Link:
                     err,
                 )
             else:
+                _send_without_delay(client)
                 with self._cond:
                     if self._stopping.is_set():
                         client.disconnect()
@@ -637,6 +639,17 @@ class Link:
             sent += 1
         with self._cond:
             self.stats.outbox_sent += sent
+
+
+def _send_without_delay(client: mqtt.Client) -> None:
+    """Turn Nagle's algorithm off: a small packet (a tap's event, a PUBACK) goes out at once
+    instead of waiting up to 40 ms for the peer's delayed ACK (paho leaves it on)."""
+    sock = client.socket()
+    if isinstance(sock, socket.socket):
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError as err:
+            log.debug("cannot set TCP_NODELAY: %s", err)
 
 
 def _check(rc: MQTTErrorCode | int, what: str) -> None:

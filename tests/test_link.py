@@ -5,6 +5,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -556,3 +557,11 @@ def test_retained_state_set_while_the_subscribe_is_pending_is_sent(broker, topic
         with hub_link(broker.port, topics, {topics.door_state(ANY): states}):
             assert states.wait_for(1, 10)
     assert states.messages[0].acl_version == 3
+
+
+def test_small_packets_go_out_at_once_without_nagle(mosquitto, topics):
+    link = Link(mqtt_config(mosquitto.port), topics, client_id="nodelay")
+    with link:
+        assert link.wait_connected(10)
+        sock = link._client.socket()  # type: ignore[union-attr]
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1

@@ -1,6 +1,7 @@
 """Access lists: what each door's list holds, and how changes reach the doors."""
 
 import json
+import time
 from datetime import UTC, date, datetime
 
 import pytest
@@ -222,3 +223,21 @@ def test_a_delta_applies_to_the_previous_snapshot_to_give_the_next(store):
     for removed in delta.removes:
         del before[removed]
     assert before == entries_of(sent.of(AclSnapshot, "front")[-1])
+
+
+def test_a_write_in_the_server_process_is_published_without_waiting_for_a_poll(tmp_path):
+    with Store.in_folder(tmp_path) as store:
+        seed(store)
+        sent = Sent()
+        lists = ListPublisher(store, sent, TOPICS, "UTC", poll_interval_s=60)
+        lists.start()
+        try:
+            sent.clear()
+            cards.revoke(store, cards.find(store, member_id="m-asa")[0].id, "test")
+            deadline = time.monotonic() + 10
+            while not sent.of(AclDelta, "front") and time.monotonic() < deadline:
+                time.sleep(0.01)
+            delta = sent.of(AclDelta, "front")  # before stop(), which makes a last pass
+        finally:
+            lists.stop()
+        assert [d.removes for d in delta] == [(credential("m-asa"),)]
