@@ -56,9 +56,12 @@ def mqtt_config(port: int) -> MqttConfig:
 
 
 @contextmanager
-def paho_client(port: int, client_id: str) -> Iterator[mqtt.Client]:
-    """A bare paho client (MQTT 3.1.1), connected, its network loop under ``loop_start()``."""
+def paho_client(port: int, client_id: str, inflight: int | None = None) -> Iterator[mqtt.Client]:
+    """A bare paho client (MQTT 3.1.1), connected, its network loop under ``loop_start()``;
+    ``inflight``: how many QoS 1 messages it may have unacknowledged (paho's default 20)."""
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
+    if inflight is not None:
+        client.max_inflight_messages_set(inflight)
     client.connect("127.0.0.1", port)
     client.loop_start()
     try:

@@ -45,8 +45,7 @@ import sqlite3
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
@@ -54,16 +53,15 @@ from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 
 from benchmarks.common import (
     BenchmarkError,
     Counter,
     Result,
     main_alone,
+    paho_client,
     percentile,
     rate,
-    wait_until,
 )
 from benchmarks.hub_common import (
     ENTRANCES,
@@ -352,7 +350,7 @@ def _doors_child(conn: Connection, port: int, count: int) -> None:
         with ExitStack() as stack:
             clients: dict[str, mqtt.Client] = {}
             for door in EVENT_DOORS:
-                client = stack.enter_context(_door_client(port, f"bench-door-{door.id}"))
+                client = stack.enter_context(paho_client(port, f"bench-door-{door.id}", INFLIGHT))
                 client.on_publish = on_publish
                 clients[door.id] = client
             conn.send(plan)
@@ -370,21 +368,6 @@ def _doors_child(conn: Connection, port: int, count: int) -> None:
             conn.poll(ACK_TIMEOUT_S)  # "stop": the parent has what it needs
     except BenchmarkError as err:
         conn.send(err)
-
-
-@contextmanager
-def _door_client(port: int, client_id: str) -> Iterator[mqtt.Client]:
-    """A bare paho client allowing :data:`INFLIGHT` messages in flight, connected."""
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
-    client.max_inflight_messages_set(INFLIGHT)
-    client.connect("127.0.0.1", port)
-    client.loop_start()
-    try:
-        wait_until(client.is_connected, CONNECT_TIMEOUT_S, f"{client_id} to connect")
-        yield client
-    finally:
-        client.disconnect()
-        client.loop_stop()
 
 
 @dataclass(frozen=True)

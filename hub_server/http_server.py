@@ -2,6 +2,7 @@
 
 import logging
 import threading
+import time
 
 import uvicorn
 
@@ -40,11 +41,11 @@ class HttpServer:
         """Start serving; :class:`HubError` if the port cannot be bound."""
         self._thread = threading.Thread(target=self._server.run, name="hub-http", daemon=True)
         self._thread.start()
-        deadline = threading.Event()
-        for _ in range(int(START_TIMEOUT_S / 0.05)):
-            if self._server.started or not self._thread.is_alive():
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not self._server.started and self._thread.is_alive():
+            if time.monotonic() > deadline:
                 break
-            deadline.wait(0.05)
+            time.sleep(0.05)
         if not self._server.started:
             self.stop()
             raise HubError(f"the HTTP API could not start on {self.address} (port in use?)")

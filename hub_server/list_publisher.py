@@ -141,11 +141,6 @@ class ListPublisher:
             self.flush()
             return changed
 
-    def version(self, door_id: str) -> int | None:
-        """The version last published for ``door_id``."""
-        published = self._published.get(door_id)
-        return None if published is None else published.version
-
     def _sync(self) -> None:
         started = time.perf_counter()
         lists = compute(self.store, self.timezone, self.today())

@@ -142,18 +142,6 @@ def deactivate(store: Store, member_id: str, actor: str) -> Member:
     return change(store, member_id, MemberChange(status="inactive"), actor)
 
 
-def first_names(store: Store, member_ids: list[str]) -> dict[str, str]:
-    """First names by member id, for the few places that may show one."""
-    if not member_ids:
-        return {}
-    marks = ",".join("?" * len(member_ids))
-    rows = store.query(
-        f"SELECT id, first_name FROM members WHERE id IN ({marks})",  # noqa: S608
-        member_ids,
-    )
-    return {row["id"]: row["first_name"] for row in rows}
-
-
 def _filters(
     store: Store, search: str | None, organisation: str | None, status: MemberStatus | None
 ) -> tuple[str, list[Any]]:

@@ -10,12 +10,11 @@ from hub_server import audit, cards, doors, enrolment, members, presence, tokens
 from hub_server.config import HubConfig
 from hub_server.ingest import Inbound, Ingest
 from hub_server.models import DoorIn, MemberIn, build
-from hublink.config import MqttConfig
-from hublink.link import Delivery, Link
+from hublink.link import Delivery
 from hublink.messages import CommandResult, DoorCommand, utcnow
-from hublink.outbox import Outbox
 from hublink.topics import Topics
 from tests.helpers.hub_data import tap
+from tests.helpers.hub_process import FakeDevice
 from tests.test_hub_cli import ACTOR, Hub
 
 
@@ -30,18 +29,15 @@ def hub(tmp_path, capsys, mosquitto):
     return hub
 
 
-class FakeDoor:
+class FakeDoor(FakeDevice):
     """A door that answers commands as ``hubtap-door`` does (through its outbox), or not."""
 
     def __init__(self, port: int, folder: Path, door_id: str, *, answer: bool = True) -> None:
-        self.topics = Topics("testsite")
+        super().__init__(folder, port, Topics("testsite"), f"fake-{door_id}")
+        self.topics = self.link.topics
         self.door_id = door_id
         self.answer = answer
         self.received: list[DoorCommand] = []
-        self.outbox = Outbox(folder / f"{door_id}-outbox.sqlite3")
-        self.link = Link(
-            MqttConfig(port=port), self.topics, client_id=f"fake-{door_id}", outbox=self.outbox
-        )
         self.link.subscribe(self.topics.door_command(door_id), self._on_command)
 
     def _on_command(self, delivery: Delivery[DoorCommand]) -> None:
@@ -50,16 +46,14 @@ class FakeDoor:
         if self.answer:
             reason = {"unlock": "unlocked", "lockdown": "lockdown", "normal": "normal"}
             result = CommandResult(command_id=command.id, ok=True, reason=reason[command.action])
-            self.link.publish(self.topics.door_command_result(self.door_id), result)
+            self.publish(self.topics.door_command_result(self.door_id), result)
 
     def __enter__(self) -> "FakeDoor":
-        self.link.start()
-        assert self.link.wait_connected(10)
+        self.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.link.stop()
-        self.outbox.close()
+        self.close()
 
 
 @pytest.fixture

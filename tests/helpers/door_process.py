@@ -6,21 +6,17 @@ in its data folder: the outbox (``outbox.sqlite3``) and the access list
 (``acl.sqlite3``).
 """
 
-import os
 import signal
 import sqlite3
-import subprocess
 import sys
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 
 from tests.helpers.door_hardware import MOCK_PINS_TOML, SITE_KEY_TOML, udp_reader_toml
-from tests.helpers.pausable import Pausable
+from tests.helpers.service_process import STOP_TIMEOUT_S, ServiceProcess
 
 DOOR_BIN = Path(sys.executable).parent / "hubtap-door"
-STOP_TIMEOUT_S = 15.0
 
 
 @dataclass(frozen=True)
@@ -60,8 +56,10 @@ def door_toml(
     )
 
 
-class DoorProcess(Pausable):
+class DoorProcess(ServiceProcess):
     """``hubtap-door --config door.toml`` in its own process, restartable on the same files."""
+
+    name = "door"
 
     def __init__(
         self,
@@ -75,11 +73,9 @@ class DoorProcess(Pausable):
         unlock_s: float = 1.0,
         extra: str = "",
     ) -> None:
-        self.workdir = workdir
+        super().__init__(workdir)
         self.data_dir = workdir / "door-data"
         self.config_path = workdir / "door.toml"
-        self.log_path = workdir / "door.log"
-        self.process: subprocess.Popen[bytes] | None = None
         self.config_path.write_text(
             door_toml(
                 data_dir=self.data_dir,
@@ -97,66 +93,16 @@ class DoorProcess(Pausable):
 
     def start(self) -> "DoorProcess":
         """Start the door (returns at once; it is ready once it says online over MQTT)."""
-        if self.running:
-            raise RuntimeError("the door process is already running")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("HUBTAP_")}
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [str(DOOR_BIN), "--config", str(self.config_path)],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
-            )
+        self.spawn([str(DOOR_BIN), "--config", str(self.config_path)])
         return self
-
-    @property
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
 
     def stop(self, timeout: float = STOP_TIMEOUT_S) -> int:
         """SIGTERM, as systemd stops it; returns the exit status."""
-        return self._end(signal.SIGTERM, timeout)
+        return self.end(signal.SIGTERM, timeout)
 
     def kill(self, timeout: float = STOP_TIMEOUT_S) -> int:
         """SIGKILL: no clean-up at all, as a power cut or the OOM killer would."""
-        return self._end(signal.SIGKILL, timeout)
-
-    def close(self) -> None:
-        """Make sure the process is gone (for ``finally``); safe to call twice."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGCONT)
-            self.process.kill()
-            self.process.wait(STOP_TIMEOUT_S)
-
-    def _end(self, signum: signal.Signals, timeout: float) -> int:
-        process = self.process
-        if process is None:
-            raise RuntimeError("the door process was never started")
-        if process.poll() is None:
-            process.send_signal(signal.SIGCONT)  # a paused process cannot act on SIGTERM
-            process.send_signal(signum)
-        try:
-            return process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout)
-            raise
-
-    def __enter__(self) -> "DoorProcess":
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
+        return self.end(signal.SIGKILL, timeout)
 
     # --- its files -------------------------------------------------------------
 
@@ -167,10 +113,6 @@ class DoorProcess(Pausable):
     @property
     def replica_path(self) -> Path:
         return self.data_dir / "acl.sqlite3"
-
-    def log_text(self) -> str:
-        """What the door has logged so far (every start appends)."""
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def outbox_rows(self) -> list[OutboxRow]:
         """The messages waiting in the door's outbox, oldest first (read while it runs, too)."""

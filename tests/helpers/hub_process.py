@@ -7,14 +7,12 @@ server notices those changes through the store's ``counters`` within
 ``[lists] poll_interval_s``.
 """
 
-import os
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from hub_server.store import Store
@@ -26,14 +24,13 @@ from hublink.topics import Topics
 from tests.conftest import mqtt_config
 from tests.helpers.collect import Collector
 from tests.helpers.door_hardware import SITE_KEY_TOML
-from tests.helpers.pausable import Pausable
+from tests.helpers.service_process import STOP_TIMEOUT_S, ServiceProcess
 
 WAIT_S = 15.0
 """Every wait in the hub's tests is bounded by this; passing runs take a fraction of it."""
 
 HUB_BIN = Path(sys.executable).parent / "hubtap"
 START_TIMEOUT_S = 15.0
-STOP_TIMEOUT_S = 15.0
 READY_LINES = ("connected to broker", "hub server running")
 """Logged once the link is connected and subscribed, and once every part has started
 (the access lists are published and recorded)."""
@@ -65,8 +62,10 @@ def hub_toml(
     )
 
 
-class HubProcess(Pausable):
+class HubProcess(ServiceProcess):
     """``hubtap server --config hub.toml`` in its own process, restartable on the same files."""
+
+    name = "hub"
 
     def __init__(
         self,
@@ -80,11 +79,9 @@ class HubProcess(Pausable):
         max_stay_h: float = 14.0,
         extra: str = "",
     ) -> None:
-        self.workdir = workdir
+        super().__init__(workdir)
         self.data_dir = workdir / "hub-data"
         self.config_path = workdir / "hub.toml"
-        self.log_path = workdir / "hub.log"
-        self.process: subprocess.Popen[bytes] | None = None
         self._store: Store | None = None
         self._log_from = 0
         workdir.mkdir(parents=True, exist_ok=True)
@@ -121,20 +118,10 @@ class HubProcess(Pausable):
 
     def start(self, timeout: float = START_TIMEOUT_S) -> "HubProcess":
         """Start the server; returns once it runs, connected and subscribed to the broker."""
-        if self.running:
-            raise RuntimeError("the hub process is already running")
-        # Create and migrate the database here first: two processes creating a new
-        # database at the same moment can fail with 'database is locked'.
-        _ = self.store
+        _ = self.store  # the test's own connection, opened (and the file made) first
         self._log_from = self.log_path.stat().st_size if self.log_path.exists() else 0
-        env = {k: v for k, v in os.environ.items() if not k.startswith("HUBTAP_")}
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [str(HUB_BIN), "server", "--config", str(self.config_path)],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
-            )
+        self.spawn([str(HUB_BIN), "server", "--config", str(self.config_path)])
+        assert self.process is not None
         deadline = time.monotonic() + timeout
         while not all(line in self.log_since_start() for line in READY_LINES):
             if self.process.poll() is not None:
@@ -149,23 +136,11 @@ class HubProcess(Pausable):
             time.sleep(0.02)
         return self
 
-    @property
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
     def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
         """SIGTERM, as systemd stops it; asserts a clean exit (status 0, no traceback)."""
-        process = self.process
-        if process is None:
-            raise RuntimeError("the hub process was never started")
-        if process.poll() is None:
-            process.send_signal(signal.SIGCONT)  # a paused process cannot act on SIGTERM
-            process.send_signal(signal.SIGTERM)
         try:
-            status = process.wait(timeout)
+            status = self.end(signal.SIGTERM, timeout)
         except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout)
             raise AssertionError(
                 f"hubtap server did not stop within {timeout} s of SIGTERM:\n" + self.log_tail()
             ) from None
@@ -174,30 +149,12 @@ class HubProcess(Pausable):
 
     def close(self) -> None:
         """Make sure the process is gone and the database closed (for ``finally``); safe twice."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGCONT)
-            self.process.kill()
-            self.process.wait(STOP_TIMEOUT_S)
+        super().close()
         if self._store is not None:
             self._store.close()
             self._store = None
 
-    def __enter__(self) -> "HubProcess":
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
     # --- its log ------------------------------------------------------------------
-
-    def log_text(self) -> str:
-        """What the hub has logged so far (every start appends)."""
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def log_since_start(self) -> str:
         """What the hub has logged since the last :meth:`start`."""
