@@ -13,6 +13,7 @@ from hub_server import (
     cli_organisations,
     cli_places,
     cli_tokens,
+    cli_users,
 )
 from hub_server.config import HubConfig
 from hub_server.demo import run_demo
@@ -30,6 +31,7 @@ ADMIN_GROUPS: tuple[ModuleType, ...] = (
     cli_places,
     cli_live,
     cli_tokens,
+    cli_users,
 )
 """Modules with ``add_commands(commands)``, each registering one group of admin commands."""
 

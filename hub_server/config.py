@@ -64,7 +64,7 @@ class OccupancySection(Section):
 
 
 class HttpSection(Section):
-    """The HTTP API (and, with its issue, the dashboard)."""
+    """The HTTP server: the dashboard and the API."""
 
     host: str = Field(default="127.0.0.1", description="Address the HTTP server binds.")
     port: int = Field(default=8080, ge=1, le=65535, description="Port of the HTTP server.")
@@ -90,6 +90,35 @@ class ListsSection(Section):
     )
 
 
+class DashboardSection(Section):
+    """Operator accounts on the web dashboard: sessions and lockout."""
+
+    session_idle_min: float = Field(
+        default=480,
+        gt=0,
+        le=10080,
+        description="A dashboard session ends after this many minutes without a request "
+        "(an open overview page does not count).",
+    )
+    session_max_h: float = Field(
+        default=12, gt=0, le=720, description="A session ends this many hours after login."
+    )
+    lockout_after: int = Field(
+        default=5,
+        ge=1,
+        le=100,
+        description="Wrong passwords in a row for one username before it is locked out.",
+    )
+    lockout_min: float = Field(
+        default=15, gt=0, le=1440, description="How long a locked-out username stays locked."
+    )
+    secure_cookies: bool = Field(
+        default=False,
+        description="Mark the session cookie Secure (only sent over HTTPS); turn on when the "
+        "dashboard is served through a TLS proxy.",
+    )
+
+
 class HubConfig(ServiceConfig):
     """Everything ``hubtap server`` and the admin commands read."""
 
@@ -101,3 +130,4 @@ class HubConfig(ServiceConfig):
     occupancy: OccupancySection = Field(default_factory=OccupancySection)
     http: HttpSection = Field(default_factory=HttpSection)
     lists: ListsSection = Field(default_factory=ListsSection)
+    dashboard: DashboardSection = Field(default_factory=DashboardSection)

@@ -158,6 +158,45 @@ def present(store: Store) -> list[Session]:
     return [_session(row) for row in rows]
 
 
+@dataclass(frozen=True)
+class PersonIn:
+    """Someone in now, named (operators only)."""
+
+    member_id: str
+    first_name: str
+    last_name: str
+    organisation: str | None
+    zone: str | None
+    room: str | None
+    since: datetime
+    visit_start: datetime
+
+
+def who_is_in(store: Store) -> list[PersonIn]:
+    """Everyone in now with their name and where they are, by name."""
+    rows = store.query(
+        "SELECT p.member_id, m.first_name, m.last_name, o.name AS organisation,"
+        " z.name AS zone, r.name AS room, p.started_at, p.visit_start"
+        " FROM presence p JOIN members m ON m.id = p.member_id"
+        " LEFT JOIN organisations o ON o.id = m.organisation_id"
+        " LEFT JOIN zones z ON z.id = p.zone_id LEFT JOIN rooms r ON r.id = p.room_id"
+        " WHERE p.ended_at IS NULL ORDER BY m.search, p.member_id"
+    )
+    return [
+        PersonIn(
+            member_id=row["member_id"],
+            first_name=row["first_name"],
+            last_name=row["last_name"],
+            organisation=row["organisation"],
+            zone=row["zone"],
+            room=row["room"],
+            since=_time(row["started_at"]),
+            visit_start=_time(row["visit_start"]),
+        )
+        for row in rows
+    ]
+
+
 def history(store: Store, member_id: str, limit: int = 100) -> list[Session]:
     """A member's sessions, newest first."""
     rows = store.query(

@@ -248,5 +248,40 @@ CREATE TABLE api_tokens (
 {_PLACES_TRIGGERS}
 """
 
-MIGRATIONS: tuple[tuple[str, str], ...] = (("initial schema", INITIAL),)
+DASHBOARD_ACCOUNTS = """
+CREATE TABLE users (
+    id INTEGER PRIMARY KEY,
+    username TEXT NOT NULL,
+    username_key TEXT NOT NULL UNIQUE,
+    display_name TEXT NOT NULL DEFAULT '',
+    role TEXT NOT NULL CHECK (role IN ('operator', 'host')),
+    password_hash TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    last_login_at TEXT,
+    disabled_at TEXT
+);
+
+CREATE TABLE login_failures (
+    username_key TEXT PRIMARY KEY,
+    failures INTEGER NOT NULL,
+    last_failure_at TEXT NOT NULL,
+    locked_until TEXT
+);
+
+CREATE TABLE web_sessions (
+    token_hash TEXT PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    csrf_token TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    seen_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+);
+CREATE INDEX web_sessions_user ON web_sessions (user_id);
+"""
+
+MIGRATIONS: tuple[tuple[str, str], ...] = (
+    ("initial schema", INITIAL),
+    ("dashboard accounts", DASHBOARD_ACCOUNTS),
+)
 """``(name, sql)`` in order; a migration's version is its position, from 1."""

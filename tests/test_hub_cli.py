@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hub_server import audit, cards, members
+from hub_server import audit, cards, members, schema
 from hub_server.cli import ADMIN_GROUPS, build_parser, main
 from hub_server.cli_common import ProgressBar, print_table
 from hub_server.store import Store
@@ -101,12 +101,15 @@ def test_a_group_without_a_command_is_a_usage_error(hub):
 
 def test_db_init_creates_the_database_and_is_safe_twice(hub):
     path = hub.data_dir / "hub.sqlite3"
-    assert hub.ok("db", "init") == f"created {path}: schema version 1\n"
+    newest = len(schema.MIGRATIONS)
+    assert hub.ok("db", "init") == f"created {path}: schema version {newest}\n"
     assert path.exists()
     hub.ok("members", "add", "--first-name", "Åsa", "--last-name", "Öberg")
-    assert hub.ok("db", "init") == f"database {path}: schema version 1\n"
+    assert hub.ok("db", "init") == f"database {path}: schema version {newest}\n"
     assert "Åsa" in hub.ok("members", "list")  # nothing was lost
-    assert hub.ok("db", "status").startswith(f"database {path}: schema version 1 of 1, ")
+    assert hub.ok("db", "status").startswith(
+        f"database {path}: schema version {newest} of {newest}, "
+    )
 
 
 def test_db_status_without_a_database_says_to_init_and_creates_nothing(hub):

@@ -1,0 +1,47 @@
+"""Forms: read what was posted, validate it with the services' models, errors per field."""
+
+from collections.abc import Iterable
+from typing import Any, TypeVar
+
+from fastapi import Request
+from pydantic import BaseModel, ValidationError
+
+from hub_server.dashboard.auth import CSRF_FIELD
+
+M = TypeVar("M", bound=BaseModel)
+
+NOT_FIELDS = frozenset({CSRF_FIELD, "confirmed"})
+
+
+async def posted(request: Request) -> dict[str, str]:
+    """The posted text fields (files and the CSRF token left out), trimmed."""
+    form = await request.form()
+    return {
+        key: value.strip()
+        for key, value in form.items()
+        if isinstance(value, str) and key not in NOT_FIELDS
+    }
+
+
+def parse(
+    model: type[M], data: dict[str, Any], *, blank_is_none: Iterable[str] = ()
+) -> tuple[M | None, dict[str, str]]:
+    """``data`` as ``model``, or ``None`` and a problem per field (for inline errors).
+
+    Fields named in ``blank_is_none`` that were left empty count as not given.
+    """
+    values = {
+        key: (None if key in blank_is_none and value == "" else value)
+        for key, value in data.items()
+    }
+    try:
+        return model.model_validate(values), {}
+    except ValidationError as err:
+        errors: dict[str, str] = {}
+        for problem in err.errors():
+            field = ".".join(str(part) for part in problem["loc"]) or "form"
+            if problem["type"] == "extra_forbidden":
+                field = "form"
+            message = str(problem["msg"]).removeprefix("Value error, ")
+            errors.setdefault(field, message)
+        return None, errors
