@@ -18,7 +18,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub_server.api.context import ApiContext
 from hub_server.api.errors import STATUS
-from hub_server.dashboard import login, overview
+from hub_server.dashboard import (
+    access_log,
+    audit,
+    charts,
+    doors,
+    login,
+    members,
+    organisations,
+    overview,
+)
 from hub_server.dashboard.auth import CsrfRefused, Forbidden, SignInNeeded, is_htmx, signed_in
 from hub_server.dashboard.live import FEED, ChangeFeed
 from hub_server.dashboard.render import TEMPLATES
@@ -47,7 +56,7 @@ def create_dashboard(ctx: ApiContext, feed: ChangeFeed) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(login.router)
     pages = APIRouter(dependencies=[Depends(signed_in)])
-    for module in (overview,):
+    for module in (overview, members, organisations, doors, access_log, charts, audit):
         pages.include_router(module.router)
     app.include_router(pages)
     _add_error_handlers(app)

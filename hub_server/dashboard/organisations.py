@@ -1,0 +1,5 @@
+"""Placeholder: this page is being written."""
+
+from fastapi import APIRouter
+
+router = APIRouter()
