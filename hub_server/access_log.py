@@ -13,16 +13,23 @@ in one form (``store.now_text``: UTC, microseconds, ``+00:00``).
 
 import base64
 import binascii
+import csv
+import io
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import datetime
+import re
+from collections.abc import Collection, Iterator, Mapping
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from pydantic import BaseModel
 
+from hub_server import audit
+from hub_server.csv_safety import safe_row
 from hub_server.errors import Invalid
+from hub_server.member_csv import parse_moment
 from hub_server.store import Store, now_text, parse_time
+from hublink.messages import ENTITY_ID_PATTERN
 
 MAX_LIMIT = 500
 """The most entries one page holds."""
@@ -210,3 +217,131 @@ _SELECT = (
     " e.card_hint, e.role, m.first_name, m.last_name"
     " FROM access_events e LEFT JOIN members m ON m.id = e.member_id"
 )
+
+
+# --- the dashboard's filters and the CSV export ---------------------------------
+
+DECISIONS: dict[str, bool | None] = {"any": None, "granted": True, "denied": False}
+"""The decision filter's choices and what each keeps (``None``: both)."""
+
+CSV_COLUMNS = (
+    "time_utc",
+    "time_local",
+    "door",
+    "reader",
+    "member_id",
+    "first_name",
+    "last_name",
+    "card_hint",
+    "granted",
+    "reason",
+)
+"""The columns of :func:`export_csv`, in order."""
+
+_MEMBER_ID = re.compile(ENTITY_ID_PATTERN)
+_REASON = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+def local_filter(
+    values: Mapping[str, str], zone: tzinfo, door_ids: Collection[str]
+) -> tuple[AccessLogFilter, dict[str, str]]:
+    """Filters as a person types them, and a problem per field (empty when all are fine).
+
+    ``values`` holds ``member`` (a member id), ``door`` (one of ``door_ids``),
+    ``from`` and ``to`` (``YYYY-MM-DD`` or ``YYYY-MM-DDTHH:MM``, local time in
+    ``zone`` unless an offset is given; a date in ``to`` includes that whole
+    day, a time is where the range stops), ``decision`` (a key of
+    :data:`DECISIONS`) and ``reason`` (a reason code); empty ones do not
+    filter. The times become UTC, whatever the zone's daylight saving time.
+    """
+    errors: dict[str, str] = {}
+    text = {key: (values.get(key) or "").strip() for key in _FILTER_FIELDS}
+    member = text["member"] or None
+    if member is not None and not _MEMBER_ID.fullmatch(member):
+        errors["member"] = "is not a member id (letters, digits, - and _)"
+    door = text["door"] or None
+    if door is not None and door not in door_ids:
+        errors["door"] = "is not a door of this hub"
+    since = _local_moment(text["from"], zone, "from", errors)
+    until = _local_moment(text["to"], zone, "to", errors, end_of_day=True)
+    if since is not None and until is not None and until <= since:
+        errors["to"] = "must be after from"
+    decision = text["decision"] or "any"
+    if decision not in DECISIONS:
+        errors["decision"] = "must be any, granted or denied"
+    reason = text["reason"] or None
+    if reason is not None and not _REASON.fullmatch(reason):
+        errors["reason"] = "is not a reason code (lower-case letters, digits and _)"
+    if errors:
+        return AccessLogFilter(), errors
+    return AccessLogFilter(
+        member_id=member,
+        door_id=door,
+        since=since,
+        until=until,
+        granted=DECISIONS[decision],
+        reason=reason,
+    ), {}
+
+
+def export_csv(store: Store, filters: AccessLogFilter, zone: tzinfo, actor: str) -> Iterator[str]:
+    """The entries matching ``filters`` as CSV text, a chunk at a time, newest first.
+
+    The export is recorded in the audit log (with its filters) now, before
+    the first row is read. Cells that a spreadsheet would take for a formula
+    are defused (:func:`hub_server.csv_safety.safe_cell`).
+    """
+    since = _bound("since", filters.since)
+    until = _bound("until", filters.until)
+    if since is not None and until is not None and until <= since:
+        raise Invalid("until", "must be after since")
+    detail = {key: value for key, value in asdict(filters).items() if value is not None}
+    with store.write() as db:
+        audit.record(db, actor, "access_log.export", "", **detail)
+    return _csv_chunks(store, filters, zone)
+
+
+def _csv_chunks(store: Store, filters: AccessLogFilter, zone: tzinfo) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for count, entry in enumerate(iter_all(store, filters), start=1):
+        writer.writerow(_csv_row(entry, zone))
+        if count % EXPORT_PAGE == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def _csv_row(entry: AccessLogEntry, zone: tzinfo) -> list[str]:
+    cells = (
+        now_text(entry.ts),
+        entry.ts.astimezone(zone).isoformat(timespec="seconds"),
+        entry.door_id,
+        entry.reader_id,
+        entry.member_id,
+        entry.first_name,
+        entry.last_name,
+        entry.card_hint,
+        "yes" if entry.granted else "no",
+        entry.reason,
+    )
+    return safe_row(cells)
+
+
+_FILTER_FIELDS = ("member", "door", "from", "to", "decision", "reason")
+
+
+def _local_moment(
+    text: str, zone: tzinfo, field: str, errors: dict[str, str], *, end_of_day: bool = False
+) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return parse_moment(text, zone, field=field, end_of_day=end_of_day).astimezone(UTC)
+    except Invalid as err:
+        errors[field] = err.problem
+    except OverflowError:
+        errors[field] = "is out of range"
+    return None

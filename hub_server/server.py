@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 
-from hub_server import bridge, enrolment, presence
+from hub_server import bridge, enrolment, presence, web_sessions
 from hub_server.availability import AvailabilityBoard, Device
 from hub_server.config import HubConfig
 from hub_server.errors import HubError
@@ -142,13 +142,15 @@ class HubServer:
                 log.exception("housekeeping failed; trying again")
 
     def _sweep(self) -> None:
-        """End stays that ran out (closing time, longest stay) and stale enrolments."""
+        """End stays that ran out (closing time, longest stay), stale enrolments and sessions."""
         with self.store.write() as db:
             ended = presence.expire_due(db, self.rules, self.clock())
         if ended:
             log.info("checked out %d stay(s) automatically", ended)
             self.occupancy.refresh()
         enrolment.expire(self.store)
+        policy = web_sessions.SessionPolicy.from_config(self.config.dashboard)
+        web_sessions.purge(self.store, policy, self.clock())
 
 
 def run_server(config: HubConfig) -> int:

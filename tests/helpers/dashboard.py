@@ -11,9 +11,9 @@ from hub_server import users
 from hub_server.config import HubConfig
 from hub_server.site import Site, create_site
 from hub_server.store import Store
+from tests.helpers.door_hardware import SITE_KEY
 
 PASSWORD = "correct horse battery"
-SITE_KEY = bytes(range(32))
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 

@@ -46,9 +46,12 @@ def hub_toml(
     snapshot_interval_s: float = 0.2,
     closing_time: str = "",
     max_stay_h: float = 14.0,
+    http_port: int | None = None,
     extra: str = "",
 ) -> str:
-    """A ``hub.toml`` for a hub on loopback with the test doors' site key, HTTP off."""
+    """A ``hub.toml`` for a hub on loopback with the test doors' site key; HTTP off
+    unless ``http_port`` is given."""
+    http = f"[http]\nport = {http_port}\n" if http_port else "[http]\nenabled = false\n"
     return (
         f'data_dir = "{data_dir}"\n'
         'log_level = "INFO"\n'
@@ -57,8 +60,7 @@ def hub_toml(
         "reconnect_min_s = 0.1\nreconnect_max_s = 0.5\n"
         f'[presence]\nclosing_time = "{closing_time}"\nmax_stay_h = {max_stay_h}\n'
         f"[lists]\npoll_interval_s = {poll_interval_s}\n"
-        f"snapshot_interval_s = {snapshot_interval_s}\n"
-        "[http]\nenabled = false\n" + extra
+        f"snapshot_interval_s = {snapshot_interval_s}\n" + http + extra
     )
 
 
@@ -77,6 +79,7 @@ class HubProcess(ServiceProcess):
         snapshot_interval_s: float = 0.2,
         closing_time: str = "",
         max_stay_h: float = 14.0,
+        http_port: int | None = None,
         extra: str = "",
     ) -> None:
         super().__init__(workdir)
@@ -94,6 +97,7 @@ class HubProcess(ServiceProcess):
                 snapshot_interval_s=snapshot_interval_s,
                 closing_time=closing_time,
                 max_stay_h=max_stay_h,
+                http_port=http_port,
                 extra=extra,
             )
         )
