@@ -162,7 +162,7 @@ def _ground(message: Occupancy) -> int:
 
 def _measure(port: int, workdir: Path, path: Path, count: int) -> Result:
     config = hub_config(workdir, port, SITE_ID, "bench-hub-occupancy")
-    members = _arrivals(count)
+    members = arrivals(count)
     with Store.open(path) as store:
         open_sessions = store.query_one("SELECT count(*) FROM presence WHERE ended_at IS NULL")
         server = HubServer(config, store, hub_link(config))
@@ -198,7 +198,7 @@ def _measure(port: int, workdir: Path, path: Path, count: int) -> Result:
     }
 
 
-def _arrivals(count: int) -> list[int]:
+def arrivals(count: int) -> list[int]:
     """``count`` different members with a usable card, in a seeded order."""
     regulars = [i for i in range(MEMBERS) if usable(i)]
     if count > len(regulars):
@@ -248,7 +248,7 @@ def _tap_all(port: int, members: list[int], folder: Path) -> list[Tap]:
             base = max(seen)
         topic = topics.door_event(DOOR_ID)
         for n, member in enumerate(members, start=1):
-            event = _arrival(member)
+            event = arrival(member)
             want = base + n
             sent_at = time.perf_counter()
             door.publish(topic, event)
@@ -261,7 +261,7 @@ def _tap_all(port: int, members: list[int], folder: Path) -> list[Tap]:
     return taps
 
 
-def _arrival(member: int) -> AccessEvent:
+def arrival(member: int) -> AccessEvent:
     """A granted tap of ``member``'s card 0, as ``DoorController.on_tap`` reports it."""
     return AccessEvent(
         reader_id="main",

@@ -15,10 +15,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from hub_server import cards, doors, members, places, tokens
+from hub_server import cards, doors, members, organisations, places, tokens, users
 from hub_server.availability import AvailabilityBoard, Device
 from hub_server.errors import HubError
-from hub_server.models import CardIn, DoorIn, MemberIn, ZoneIn, build
+from hub_server.models import CardIn, DoorIn, MemberIn, OrganisationIn, ZoneIn, build
 from hub_server.store import Store
 from hublink.config import MqttConfig
 from hublink.link import Delivery, Link
@@ -167,7 +167,7 @@ def run_demo(workdir: Path, port: int | None = None) -> int:
             return _fail(parts, f"the broker did not start listening on port {port}")
         http_port = free_port()
         hub = write_config(workdir, "hub", port, site_key=site_key, extra=hub_extra(http_port))
-        token = seed_hub(workdir / "hub", bytes.fromhex(site_key))
+        access = seed_hub(workdir / "hub", bytes.fromhex(site_key))
         parts.append(_spawn(workdir, "hub server", "hubtap server", f"config {hub}",
                             [*hubtap, "server", "--config", str(hub)]))  # fmt: skip
         reader_port = free_port(kind=socket.SOCK_DGRAM)
@@ -181,8 +181,10 @@ def run_demo(workdir: Path, port: int | None = None) -> int:
             parts.append(_spawn(workdir, name, f"hubtap-{kind}", f"config {config}", command))
         _print_parts(parts, workdir)
         print(
+            f"Dashboard: http://127.0.0.1:{http_port}/ — sign in as {access.username!r} "
+            f"with the password {access.password!r}\n"
             f"HTTP API: http://127.0.0.1:{http_port}/api/v1/ — try\n"
-            f"  curl -H 'Authorization: Bearer {token}' "
+            f"  curl -H 'Authorization: Bearer {access.token}' "
             f"http://127.0.0.1:{http_port}/api/v1/occupancy",
             flush=True,
         )
@@ -195,31 +197,57 @@ def run_demo(workdir: Path, port: int | None = None) -> int:
 
 
 def hub_extra(http_port: int) -> str:
-    """The demo hub's own settings: its HTTP API on ``http_port``."""
+    """The demo hub's own settings: its dashboard and HTTP API on ``http_port``."""
     return f'\n[hub]\ntimezone = "Europe/Stockholm"\n\n[http]\nport = {http_port}\n'
 
 
-def seed_hub(data_dir: Path, site_key: bytes) -> str:
-    """Seed the demo hub (once per demo folder); returns the demo's API token."""
+@dataclass(frozen=True)
+class DemoAccess:
+    """How to get into the demo hub: an API token and a dashboard login."""
+
+    token: str
+    username: str
+    password: str
+
+
+DEMO_OPERATOR = "demo"
+DEMO_ORGANISATION = "Forest Collective"
+
+
+def seed_hub(data_dir: Path, site_key: bytes) -> DemoAccess:
+    """Seed the demo hub (once per demo folder); the demo's API token and dashboard login."""
     actor = "demo"
     token_file = data_dir / "api-token"
+    password_file = data_dir / "dashboard-password"
     with Store.in_folder(data_dir) as store:
         if doors.door_ids(store):
-            return token_file.read_text().strip()
+            return DemoAccess(
+                token_file.read_text().strip(),
+                DEMO_OPERATOR,
+                password_file.read_text().strip(),
+            )
         zone_id, zone_name, capacity = DEMO_ZONE
         places.add_zone(store, build(ZoneIn, id=zone_id, name=zone_name, capacity=capacity), actor)
         doors.add(store, build(DoorIn, id=DOOR_ID, name="Front door", zone_id=zone_id), actor)
+        organisations.add(store, build(OrganisationIn, name=DEMO_ORGANISATION), actor)
         for uid, member_id, first_name, role in DEMO_CARDS:
-            members.add(
-                store,
-                build(MemberIn, id=member_id, first_name=first_name, last_name="Demo", role=role),
-                actor,
+            member = build(
+                MemberIn,
+                id=member_id,
+                first_name=first_name,
+                last_name="Demo",
+                role=role,
+                organisation=DEMO_ORGANISATION,
             )
+            members.add(store, member, actor)
             cards.add(store, site_key, build(CardIn, member_id=member_id, uid=uid), actor)
+        password = secrets.token_urlsafe(12)
+        users.add(store, DEMO_OPERATOR, password, "operator", actor, display_name="Demo operator")
         token = tokens.create(store, "demo", actor)
-        token_file.touch(mode=0o600)
-        token_file.write_text(token + "\n")
-        return token
+        for path, secret in ((token_file, token), (password_file, password)):
+            path.touch(mode=0o600)
+            path.write_text(secret + "\n")
+        return DemoAccess(token, DEMO_OPERATOR, password)
 
 
 def describe_event(door_id: str, event: DoorEvent) -> str:

@@ -2,6 +2,7 @@
 
 import os
 import queue
+import re
 import signal
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import time
 from pathlib import Path
 from typing import IO
 
+import httpx
 import pytest
 
 from hub_server.demo import free_port
@@ -17,6 +19,7 @@ from hublink.link import Link
 from hublink.topics import ANY
 from tests.conftest import mqtt_config
 from tests.helpers.collect import Collector
+from tests.helpers.dashboard import csrf_in
 from tests.helpers.door_hardware import MOCK_HARDWARE_TOML, SITE_KEY_TOML
 
 BIN = Path(sys.executable).parent
@@ -125,6 +128,9 @@ def test_demo_starts_the_system_and_ctrl_c_stops_every_process(tmp_path):
     output = Output(process)
     try:
         assert output.wait_for("Ready.", 60), "".join(output.seen)
+        arrived = "occupancy: site 1/12"
+        assert any(arrived in line for line in output.seen) or output.wait_for(arrived, 30)
+        overview = demo_dashboard("".join(output.seen))
     finally:
         process.send_signal(signal.SIGINT)
         status = process.wait(30)
@@ -147,6 +153,24 @@ def test_demo_starts_the_system_and_ctrl_c_stops_every_process(tmp_path):
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
     assert (tmp_path / "door" / "outbox.sqlite3").exists()
+    assert "Campfire circle" in overview  # the dashboard the demo printed, signed in
+    assert "Astrid Demo" in overview  # who is in: the member whose card was granted
+
+
+def demo_dashboard(printed: str) -> str:
+    """Sign in to the dashboard with the login the demo printed; the overview page."""
+    found = re.search(
+        r"Dashboard: (http://\S+) — sign in as '(\S+)' with the password '(\S+)'", printed
+    )
+    assert found, printed
+    base, username, password = found.groups()
+    with httpx.Client(base_url=base, follow_redirects=True, timeout=10) as client:
+        form = client.get("/login")
+        answer = client.post(
+            "/login", data={"username": username, "password": password, "csrf": csrf_in(form.text)}
+        )
+        assert answer.status_code == 200, answer.text
+        return answer.text
 
 
 def test_an_unwritable_data_dir_is_a_clear_error(tmp_path):

@@ -187,7 +187,8 @@ def legend_steps(top: float, steps: int = HEAT_STEPS) -> list[tuple[str, str]]:
     entries = [("heat-0", "0")]
     for step in range(1, steps + 1):
         low, high = top * (step - 1) / steps, top * step / steps
-        entries.append((f"heat-{step}", f"{low:.1f}–{high:.1f}"))
+        text = f"up to {high:.1f}" if step == 1 else f"{low:.1f}–{high:.1f}"
+        entries.append((f"heat-{step}", text))
     return entries
 
 

@@ -43,11 +43,15 @@ class Browser:
 
     def get(self, path: str, **kwargs: Any) -> httpx.Response:
         """GET with the session cookie."""
-        return self.client.get(path, **kwargs)
+        answer: httpx.Response = self.client.get(path, **kwargs)
+        return answer
 
     def post(self, path: str, data: dict[str, str] | None = None, **kwargs: Any) -> httpx.Response:
         """POST a form with the session's CSRF token (unless ``data`` has its own)."""
-        return self.client.post(path, data={"csrf": self.csrf, **(data or {})}, **kwargs)
+        answer: httpx.Response = self.client.post(
+            path, data={"csrf": self.csrf, **(data or {})}, **kwargs
+        )
+        return answer
 
 
 def log_in(site: Site, username: str, password: str = PASSWORD) -> Browser:
