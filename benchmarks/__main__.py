@@ -1,9 +1,10 @@
 """Run every benchmark; print the results as one JSON document.
 
-The link benchmarks, the door's event delivery, the door service's memory
-and the hub's ingest, revocation and occupancy share one Mosquitto; the NFC
-tap, door tap, lock, decision and access-list benchmarks (the door's and the
-hub's) need none and run after it has stopped.
+The link benchmarks, the door's event delivery, the door service's memory,
+the hub's ingest, revocation and occupancy, and the dashboard's tap to
+browser share one Mosquitto; the NFC tap, door tap, lock, decision,
+access-list and dashboard page benchmarks need none and run after it has
+stopped.
 
 The document is also written to ``build/bench/results.json``. Exits 1 if a
 benchmark could not finish; a missed target is reported, not an error.
@@ -14,6 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks import (
+    dashboard_live,
+    dashboard_pages,
     door_decision,
     door_list,
     door_memory,
@@ -53,12 +56,14 @@ def main() -> int:
         result["hub_ingest"] = hub_ingest.run(port)
         result["hub_revocation"] = hub_revocation.run(port)
         result["hub_occupancy"] = hub_occupancy.run(port)
+        result["dashboard_live"] = dashboard_live.run(port)  # no target: reported only
     result["nfc_tap"] = nfc_tap.run(args.count)
     result["door_tap"] = door_tap.run(args.count)
     result["lock_energise"] = lock_energise.run(args.count)  # no target: reported only
     result["door_decision"] = door_decision.run(args.count)
     result["door_list"] = door_list.run()  # no target: reported only
     result["hub_lists"] = hub_lists.run()  # no target: reported only
+    result["dashboard_pages"] = dashboard_pages.run()
     result["targets_met"] = {
         "link_paho_ratio_max": result["link_roundtrip"]["meets_target"],
         "drain_rate_min": result["outbox_drain"]["meets_target"],
@@ -70,6 +75,7 @@ def main() -> int:
         "hub_ingest_rate_min": result["hub_ingest"]["meets_target"],
         "hub_revocation_p99_max": result["hub_revocation"]["meets_target"],
         "hub_occupancy_p99_max": result["hub_occupancy"]["meets_target"],
+        "dashboard_pages_p95_max": result["dashboard_pages"]["meets_target"],
     }
     result["duration_s"] = round(time.perf_counter() - started, 1)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

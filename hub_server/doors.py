@@ -93,6 +93,9 @@ DAY_NAMES: dict[Weekday, str] = {
     "sun": "Sunday",
 }
 
+MAX_DAY_TEXT = 200
+"""The most text one weekday's hours may take."""
+
 _RANGE = re.compile(r"^(\d{1,2}):(\d{2})\s*[-–]\s*(\d{1,2}):(\d{2})$")
 _RANGE_HINT = "write ranges as HH:MM-HH:MM, separated by commas (e.g. 08:00-12:00, 13:00-17:00)"
 
@@ -118,6 +121,8 @@ def parse_weekly(texts: Mapping[str, str]) -> tuple[Weekly, dict[str, str]]:
 
 
 def _day_ranges(text: str) -> tuple[str, ...]:
+    if len(text) > MAX_DAY_TEXT:
+        raise ValueError(f"is longer than {MAX_DAY_TEXT} characters")
     parts = [part.strip() for part in text.replace(";", ",").split(",")]
     spans: list[tuple[int, int, str]] = []
     for part in parts:

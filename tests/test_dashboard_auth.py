@@ -17,6 +17,7 @@ from hub_server.store import Store
 from hub_server.web_sessions import SessionPolicy
 from hublink.messages import utcnow
 from tests.helpers.dashboard import PASSWORD, config, csrf_in, log_in, signed_in, site_for
+from tests.helpers.hub_data import seed
 
 PUBLIC = {"/login"}
 """Dashboard routes anyone may reach (the SpaceAPI and the public calendar join later)."""
@@ -315,11 +316,15 @@ def test_a_success_resets_the_count_and_old_failures_expire(store):
     now = utcnow()
     for offset in (0, 1):
         with pytest.raises(users.LoginRefused):
-            users.authenticate(store, "ada", "wrong password", lockout, now + timedelta(seconds=offset))
+            users.authenticate(
+                store, "ada", "wrong password", lockout, now + timedelta(seconds=offset)
+            )
     users.authenticate(store, "ada", PASSWORD, lockout, now + timedelta(seconds=2))
     for offset in (3, 4):
         with pytest.raises(users.LoginRefused) as refused:
-            users.authenticate(store, "ada", "wrong password", lockout, now + timedelta(seconds=offset))
+            users.authenticate(
+                store, "ada", "wrong password", lockout, now + timedelta(seconds=offset)
+            )
         assert refused.value.locked_until is None
     later = now + timedelta(hours=1)  # two old failures no longer count
     with pytest.raises(users.LoginRefused) as refused:
@@ -361,8 +366,6 @@ def test_a_host_cannot_reach_operator_pages(site, store):
 
 
 def test_a_host_sees_counts_but_no_names_and_no_operator_links(site, store):
-    from tests.helpers.hub_data import seed
-
     seed(store)
     with store.write() as db:
         db.execute(
@@ -433,7 +436,9 @@ def test_a_stream_does_not_keep_a_session_alive(store):
     for minutes in (10, 20):
         stream_check = now + timedelta(minutes=minutes)
         assert web_sessions.lookup(store, token, policy, stream_check, touch=False)
-    assert web_sessions.lookup(store, token, policy, now + timedelta(minutes=31), touch=False) is None
+    assert (
+        web_sessions.lookup(store, token, policy, now + timedelta(minutes=31), touch=False) is None
+    )
 
 
 def test_purge_removes_ended_sessions_only(store):

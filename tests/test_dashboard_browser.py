@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
-from hub_server import members, users
+from hub_server import members, organisations, users
 from hub_server.demo import free_port
+from hub_server.models import OrganisationIn, build
 from tests.helpers.brokers import Mosquitto
 from tests.helpers.browser import chromium, screenshot_path
 from tests.helpers.dashboard import PASSWORD
@@ -30,6 +31,8 @@ from tests.helpers.hub_site import DoorRig, Site, running_site
 pytestmark = pytest.mark.mosquitto
 
 WAIT_MS = WAIT_S * 1000
+EXPECTED_STATUS = "status of 422"
+"""Chromium logs a form sent back with its errors (422) as a failed load: that one is wanted."""
 NEW_CARD = "04C0FFEE00BEEF"  # nobody holds it until it is enrolled
 
 
@@ -65,7 +68,7 @@ def page(hub: tuple[Site, str], browser: Browser) -> Iterator[Page]:
     problems: list[str] = []
 
     def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error":
+        if message.type == "error" and EXPECTED_STATUS not in message.text:
             problems.append(message.text)
 
     page.on("console", on_console)
@@ -120,11 +123,14 @@ def test_add_a_member(page: Page, hub):
     page.get_by_role("link", name="Add a member").click()
     page.get_by_label("First name").fill("Øydis")
     page.get_by_label("Last name").fill("Ærø")
-    page.get_by_label("Email").fill("not-an-email")
-    page.get_by_role("button", name="Add member").click()
-    expect(page.locator(".field.has-error")).to_contain_text("Email")  # inline, form kept
-    expect(page.get_by_label("First name")).to_have_value("Øydis")
     page.get_by_label("Email").fill("oydis@example.org")
+    page.get_by_label("Valid from").fill("2026-12-10")
+    page.get_by_label("Valid until").fill("2026-12-01")
+    page.get_by_role("button", name="Add member").click()
+    expect(page.locator(".field.has-error")).to_contain_text("Valid until")  # inline
+    expect(page.get_by_label("First name")).to_have_value("Øydis")  # the form is kept
+    page.screenshot(path=screenshot_path("member-form-error"), full_page=True)
+    page.get_by_label("Valid until").fill("2027-12-01")
     page.get_by_role("button", name="Add member").click()
     expect(page.get_by_role("heading", name="Øydis Ærø")).to_be_visible()
     assert [m.last_name for m in members.find(site.store, search="oydis")] == ["Ærø"]
@@ -170,19 +176,21 @@ def test_remote_unlock_reaches_the_door(page: Page, hub):
     rig = front(hub)
     since = len(rig.site.states.items)
     page.goto("/doors")
-    page.locator('[data-door="front"]').get_by_role("button", name="Unlock").click()
-    expect(page.get_by_text("Unlock")).to_be_visible()
+    page.get_by_role("link", name="Front").click()
+    page.get_by_role("button", name="Unlock Front…").click()
     page.screenshot(path=screenshot_path("door-unlock-confirm"), full_page=True)
-    page.get_by_role("button", name="Unlock now").click()
-    unlocked = rig.wait_state(lambda s: s.lock == "unlocked", since)
-    assert unlocked.lock == "unlocked"
-    index = next(
+    assert len(rig.site.states.items) == since or all(
+        d.message.lock == "locked" for d in rig.site.states.items[since:]
+    ), "nothing may be sent before the operator confirms"
+    page.get_by_role("button", name="Unlock", exact=True).click()
+    rig.wait_state(lambda s: s.lock == "unlocked", since)
+    unlocked_at = next(
         i
         for i, d in enumerate(rig.site.states.items)
-        if i >= since and d.message.lock == "unlocked"
+        if i >= since and d.ids["door_id"] == "front" and d.message.lock == "unlocked"
     )
-    rig.wait_state(lambda s: s.lock == "locked", index + 1)
-    expect(page.get_by_text("done")).to_be_visible(timeout=WAIT_MS)
+    rig.wait_state(lambda s: s.lock == "locked", unlocked_at + 1)
+    expect(page.locator("#door-live")).to_contain_text("done", timeout=WAIT_MS)
 
 
 def test_export_the_access_log_as_csv(page: Page, hub, tmp_path: Path):
@@ -190,17 +198,19 @@ def test_export_the_access_log_as_csv(page: Page, hub, tmp_path: Path):
     page.goto("/access-log")
     expect(page.locator("table")).to_contain_text("Åsa")
     with page.expect_download() as download:
-        page.get_by_role("link", name="Export CSV").click()
+        page.get_by_role("link", name="Download these as CSV").click()
     saved = tmp_path / "log.csv"
     download.value.save_as(saved)
     rows = list(csv.DictReader(io.StringIO(saved.read_text(encoding="utf-8-sig"))))
-    assert any(row["first_name"] == "Åsa" and row["door_id"] == "front" for row in rows)
+    assert any(row["first_name"] == "Åsa" and row["door"] == "front" for row in rows)
 
 
 def test_every_page_renders_cleanly(page: Page, hub):
     site, _ = hub
     member = members.find(site.store, search="asa")[0]
-    org_rows = site.store.query("SELECT id FROM organisations LIMIT 1")
+    organisation = organisations.add(
+        site.store, build(OrganisationIn, name="Forest Collective"), "test"
+    )
     pages = {
         "overview-page": "/",
         "members": "/members",
@@ -212,9 +222,8 @@ def test_every_page_renders_cleanly(page: Page, hub):
         "access-log": "/access-log",
         "charts": "/charts",
         "audit": "/audit",
+        "organisation": f"/organisations/{organisation.id}",
     }
-    if org_rows:
-        pages["organisation"] = f"/organisations/{org_rows[0]['id']}"
     for name, path in pages.items():
         answer = page.goto(path)
         assert answer is not None
