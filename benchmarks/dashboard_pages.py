@@ -13,7 +13,8 @@ fetched once unmeasured, then ``count`` times.
 Pages: the overview (occupancy, who is in, doors, the newest access log
 entries), the members list (first page of 10,000, and a search), the
 access log (first page, one door's entries, and an older page through its
-cursor). Target: p95 of each at most **100 ms**.
+cursor), and the occupancy charts (8 weeks of stays swept in Python;
+reported, no target). Target: p95 of each other page at most **100 ms**.
 """
 
 import re
@@ -44,6 +45,8 @@ from tests.helpers.dashboard import PASSWORD, csrf_in
 
 DEFAULT_COUNT = 100
 TARGET_P95_MS = 100.0
+NO_TARGET = ("charts",)
+"""Pages measured and reported without a target."""
 PRESENT = 300
 """Members checked in now, in the first zone."""
 _OLDER = re.compile(r'href="(/access-log\?[^"]*cursor=[^"]+)"')
@@ -69,7 +72,9 @@ def run(count: int = DEFAULT_COUNT, pin: bool = True) -> Result:
         result.update(error=f"{type(err).__name__}: {err}", meets_target=False)
         return result
     pages = result["pages"]
-    result["meets_target"] = all(page["p95_ms"] <= TARGET_P95_MS for page in pages.values())
+    result["meets_target"] = all(
+        page["p95_ms"] <= TARGET_P95_MS for name, page in pages.items() if name not in NO_TARGET
+    )
     result["duration_s"] = round(time.perf_counter() - started, 1)
     return result
 
