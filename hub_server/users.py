@@ -47,7 +47,24 @@ class LoginRefused(HubError):
 WRONG = "wrong username or password"
 
 
-class User(BaseModel):
+class Signed:
+    """What a dashboard account and its sessions share: how the audit log and pages name it."""
+
+    username: str
+    display_name: str
+
+    @property
+    def actor(self) -> str:
+        """Who the audit log names for what this account does."""
+        return f"web:{self.username}"
+
+    @property
+    def label(self) -> str:
+        """How the dashboard names the user."""
+        return self.display_name or self.username
+
+
+class User(Signed, BaseModel):
     """A dashboard account, without its password hash."""
 
     model_config = ConfigDict(frozen=True)
@@ -60,16 +77,6 @@ class User(BaseModel):
     created_by: str
     last_login_at: datetime | None
     disabled_at: datetime | None
-
-    @property
-    def actor(self) -> str:
-        """Who the audit log names for what this user does."""
-        return f"web:{self.username}"
-
-    @property
-    def label(self) -> str:
-        """How the dashboard names the user."""
-        return self.display_name or self.username
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from hub_server.config import DashboardSection
 from hub_server.store import Store, now_text, parse_time
-from hub_server.users import Role
+from hub_server.users import Role, Signed
 
 SEEN_EVERY = timedelta(minutes=1)
 """``seen_at`` is written at most this often per session, not on every request."""
@@ -38,7 +38,7 @@ class SessionPolicy:
 
 
 @dataclass(frozen=True)
-class WebSession:
+class WebSession(Signed):
     """A live session and who it belongs to."""
 
     token_hash: str
@@ -48,16 +48,6 @@ class WebSession:
     role: Role
     csrf_token: str
     expires_at: datetime
-
-    @property
-    def actor(self) -> str:
-        """Who the audit log names for what this session does."""
-        return f"web:{self.username}"
-
-    @property
-    def label(self) -> str:
-        """How the dashboard names the user."""
-        return self.display_name or self.username
 
 
 def start(store: Store, user_id: int, policy: SessionPolicy, now: datetime) -> str:

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 from typing import Annotated, TypeVar, cast
+from zoneinfo import ZoneInfo
 
 from fastapi import Depends, FastAPI, Request, Response
 
@@ -24,6 +25,11 @@ class ApiContext:
     config: HubConfig
     site_key: bytes | None
     extras: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The site's time zone (``[hub] timezone``)."""
+        return ZoneInfo(self.config.hub.timezone)
 
     def extra(self, name: str, kind: type[T]) -> T:
         """The extra ``name``, checked to be a ``kind``; :class:`Unavailable` when missing."""

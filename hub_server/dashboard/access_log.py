@@ -9,7 +9,6 @@ local to the hub (``[hub] timezone``). Pages go back with an opaque
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
@@ -61,7 +60,7 @@ def access_log_csv(request: Request, ctx: Context, user: Operator) -> Response:
     asked = _asked(request, ctx)
     if asked.errors:
         return _page(request, user, asked, errors=asked.errors)
-    zone = ZoneInfo(ctx.config.hub.timezone)
+    zone = ctx.zone
     chunks = access_log.export_csv(ctx.store, asked.filters, zone, user.actor)
     filename = f"access-log-{datetime.now(zone).date().isoformat()}.csv"
     return StreamingResponse(
@@ -74,7 +73,7 @@ def access_log_csv(request: Request, ctx: Context, user: Operator) -> Response:
 def _asked(request: Request, ctx: ApiContext) -> _Asked:
     shown = {key: (request.query_params.get(key) or "").strip()[:200] for key in FILTERS}
     door_names = {door.id: door.name for door in doors.all_doors(ctx.store)}
-    zone = ZoneInfo(ctx.config.hub.timezone)
+    zone = ctx.zone
     filters, errors = access_log.local_filter(shown, zone, door_names.keys())
     return _Asked(shown, door_names, filters, errors)
 

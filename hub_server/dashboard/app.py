@@ -28,7 +28,14 @@ from hub_server.dashboard import (
     organisations,
     overview,
 )
-from hub_server.dashboard.auth import CsrfRefused, Forbidden, SignInNeeded, is_htmx, signed_in
+from hub_server.dashboard.auth import (
+    CsrfRefused,
+    Forbidden,
+    SignInNeeded,
+    is_htmx,
+    is_stream,
+    signed_in,
+)
 from hub_server.dashboard.live import FEED, ChangeFeed
 from hub_server.dashboard.render import TEMPLATES
 from hub_server.errors import HubError
@@ -91,7 +98,7 @@ class SecurityHeaders:
 
 def _add_error_handlers(app: FastAPI) -> None:
     async def on_sign_in_needed(request: Request, err: Exception) -> Response:
-        if is_htmx(request) or request.method != "GET" or _wants_stream(request):
+        if is_htmx(request) or request.method != "GET" or is_stream(request):
             return Response(status_code=401, headers={"HX-Redirect": "/login"})
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={_quote(target)}", status_code=303)
@@ -142,10 +149,6 @@ def error_page(request: Request, status: int, title: str, message: str) -> HTMLR
         {"title": title, "message": message, "status": status, "user": session, "nav": []},
         status_code=status,
     )
-
-
-def _wants_stream(request: Request) -> bool:
-    return request.headers.get("accept", "").startswith("text/event-stream")
 
 
 def _quote(path: str) -> str:

@@ -5,7 +5,6 @@ Counts only, never names, so hosts see this page too. The numbers come from
 """
 
 from datetime import date, timedelta
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
@@ -30,7 +29,7 @@ def charts_page(
     request: Request, ctx: Context, user: SignedIn, zone: str = "", day: str = ""
 ) -> HTMLResponse:
     """The charts for ``zone`` (blank: the whole site) on ``day`` (blank: today)."""
-    tz = ZoneInfo(ctx.config.hub.timezone)
+    tz = ctx.zone
     now = utcnow()
     zone_id = zone.strip() or None
     place = places.get_zone(ctx.store, zone_id).name if zone_id else "the whole site"

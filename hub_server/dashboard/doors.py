@@ -17,6 +17,7 @@ from hub_server.api.errors import Unavailable
 from hub_server.api.live import BUS
 from hub_server.dashboard import forms, render
 from hub_server.dashboard.auth import Operator
+from hub_server.dashboard.forms import Confirmed, Posted
 from hub_server.models import Door, EntityId, Input
 from hub_server.web_sessions import WebSession
 from hublink.messages import WEEKDAYS, utcnow
@@ -61,16 +62,16 @@ def door_live(request: Request, ctx: Context, user: Operator, door_id: str) -> H
 
 
 @router.post("/doors/{door_id}/unlock")
-async def unlock(request: Request, ctx: Context, user: Operator, door_id: str) -> Response:
+def unlock(
+    request: Request, ctx: Context, user: Operator, door_id: str, *, data: Posted, yes: Confirmed
+) -> Response:
     """Unlock a door once, after the operator confirmed."""
     door = doors.get(ctx.store, door_id)
-    form = await request.form()
-    data = await forms.posted(request)
     parsed, errors = forms.parse(UnlockIn, data, blank_is_none=["seconds"])
     if parsed is None:
         return _door_page(request, ctx, user, door_id, errors=errors, unlock=data, status=422)
     bus = _bus(ctx)
-    if not render.confirmed(form):
+    if not yes:
         length = f"for {parsed.seconds:g} s" if parsed.seconds else "for its usual time"
         return render.confirm(
             request,
@@ -87,10 +88,10 @@ async def unlock(request: Request, ctx: Context, user: Operator, door_id: str) -
 
 
 @router.post("/lockdown")
-async def lockdown(request: Request, ctx: Context, user: Operator) -> Response:
+def lockdown(
+    request: Request, ctx: Context, user: Operator, data: Posted, yes: Confirmed
+) -> Response:
     """Lock down one door or all of them, or end it, after the operator confirmed."""
-    form = await request.form()
-    data = await forms.posted(request)
     parsed, errors = forms.parse(LockdownIn, data, blank_is_none=["door"])
     if parsed is None:
         return _doors_page(request, ctx, user, errors=errors, status=422)
@@ -99,7 +100,7 @@ async def lockdown(request: Request, ctx: Context, user: Operator) -> Response:
     if not targets:
         return _doors_page(request, ctx, user, errors={"form": "no doors yet"}, status=422)
     bus = _bus(ctx)
-    if not render.confirmed(form):
+    if not yes:
         which = targets[0].name if parsed.door else f"all {len(targets)} doors"
         question = (
             f"Lock down {which}? Only admin cards will open them until the lockdown ends."
@@ -122,18 +123,18 @@ async def lockdown(request: Request, ctx: Context, user: Operator) -> Response:
 
 
 @router.post("/doors/{door_id}/schedule")
-async def schedule(request: Request, ctx: Context, user: Operator, door_id: str) -> Response:
+def schedule(
+    request: Request, ctx: Context, user: Operator, door_id: str, *, data: Posted, yes: Confirmed
+) -> Response:
     """Save a door's hold-open hours; with every day empty (or ``clear``), remove them."""
     current = doors.open_schedule(ctx.store, door_id)
-    form = await request.form()
-    data = await forms.posted(request)
     weekly, errors = doors.parse_weekly(data)
     if errors:
         return _door_page(request, ctx, user, door_id, errors=errors, hours=data, status=422)
     if weekly and data.get("clear") != "yes":
         doors.set_open_schedule(ctx.store, door_id, weekly, user.actor)
     elif current is not None:
-        if not render.confirmed(form):
+        if not yes:
             door = doors.get(ctx.store, door_id)
             return render.confirm(
                 request,

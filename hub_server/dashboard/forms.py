@@ -1,9 +1,9 @@
 """Forms: read what was posted, validate it with the services' models, errors per field."""
 
 from collections.abc import Iterable
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from fastapi import Request
+from fastapi import Depends, Request
 from pydantic import BaseModel, ValidationError
 
 from hub_server.dashboard.auth import CSRF_FIELD
@@ -21,6 +21,19 @@ async def posted(request: Request) -> dict[str, str]:
         for key, value in form.items()
         if isinstance(value, str) and key not in NOT_FIELDS
     }
+
+
+async def said_yes(request: Request) -> bool:
+    """Whether the form came from the confirmation page (``render.confirm``) with its yes."""
+    form = await request.form()
+    return form.get("confirmed") == "yes"
+
+
+Posted = Annotated[dict[str, str], Depends(posted)]
+"""A route parameter typed ``Posted`` receives :func:`posted`'s fields."""
+
+Confirmed = Annotated[bool, Depends(said_yes)]
+"""A route parameter typed ``Confirmed`` says whether the operator confirmed."""
 
 
 def parse(

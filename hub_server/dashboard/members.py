@@ -11,7 +11,7 @@ from typing import Annotated, get_args
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import Field
 
@@ -19,6 +19,7 @@ from hub_server import access_log, cards, doors, enrolment, members, organisatio
 from hub_server.api.context import ApiContext, Context
 from hub_server.dashboard import forms, render
 from hub_server.dashboard.auth import Operator, is_htmx
+from hub_server.dashboard.forms import Confirmed, Posted
 from hub_server.errors import Conflict, Invalid, NotFound
 from hub_server.member_csv import format_moment, parse_moment
 from hub_server.models import (
@@ -49,33 +50,13 @@ STATUSES: tuple[MemberStatus, ...] = get_args(MemberStatus)
 ROLES: tuple[MemberRole, ...] = get_args(MemberRole)
 KINDS: tuple[CredentialKind, ...] = get_args(CredentialKind)
 
-FIELDS = (
-    "first_name",
-    "last_name",
-    "email",
-    "organisation",
-    "tier",
-    "role",
-    "status",
-    "valid_from",
-    "valid_until",
-)
-"""The member form's fields, named as :class:`MemberIn` names them."""
+FIELDS = tuple(name for name in MemberIn.model_fields if name != "id")
+"""The member form's fields: :class:`MemberIn`'s, but the id (the hub makes one)."""
 
 OPTIONAL = ("email", "organisation", "valid_from", "valid_until")
 """Fields that may be left empty (empty means none)."""
 
 _BARE_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-Posted = Annotated[dict[str, str], Depends(forms.posted)]
-
-
-async def _said_yes(request: Request) -> bool:
-    return render.confirmed(await request.form())
-
-
-Confirmed = Annotated[bool, Depends(_said_yes)]
-"""Whether the form came from the confirmation page."""
 
 
 class EnrolForm(Input):
@@ -152,7 +133,7 @@ def new_member_form(request: Request, ctx: Context, user: Operator) -> HTMLRespo
 def add_member(request: Request, ctx: Context, user: Operator, data: Posted) -> Response:
     """Add the member, or the form again with what was wrong next to each field."""
     values = {key: data.get(key, "") for key in FIELDS}
-    moments, errors = _moments(values, _zone(ctx))
+    moments, errors = _moments(values, ctx.zone)
     model, problems = forms.parse(MemberIn, {**values, **moments}, blank_is_none=OPTIONAL)
     errors = _placed({**problems, **errors})
     if model is not None and not errors:
@@ -171,7 +152,7 @@ def edit_member_form(
 ) -> HTMLResponse:
     """The member's details in a form."""
     member = members.get(ctx.store, member_id)
-    return _member_form(request, ctx, user, _form_values(member, _zone(ctx)), {}, member=member)
+    return _member_form(request, ctx, user, _form_values(member, ctx.zone), {}, member=member)
 
 
 @router.post("/members/{member_id}")
@@ -180,10 +161,10 @@ def change_member(
 ) -> Response:
     """Change the fields that differ from what is stored; the others stay as they are."""
     member = members.get(ctx.store, member_id)
-    current = _form_values(member, _zone(ctx))
+    current = _form_values(member, ctx.zone)
     values = {key: data.get(key, current[key]) for key in FIELDS}
     changed = {key: value for key, value in values.items() if value != current[key]}
-    moments, errors = _moments(changed, _zone(ctx))
+    moments, errors = _moments(changed, ctx.zone)
     model, problems = forms.parse(MemberChange, {**changed, **moments}, blank_is_none=OPTIONAL)
     errors = _placed({**problems, **errors})
     if model is not None and not errors:
@@ -358,10 +339,6 @@ def enrolment_status(
 # --- helpers -----------------------------------------------------------------
 
 
-def _zone(ctx: ApiContext) -> ZoneInfo:
-    return ZoneInfo(ctx.config.hub.timezone)
-
-
 def _status(text: str) -> MemberStatus | None:
     if not text:
         return None
@@ -514,7 +491,7 @@ def _member_page(
     enrol: enrolment.Enrolment | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    zone = _zone(ctx)
+    zone = ctx.zone
     log = access_log.page(ctx.store, access_log.AccessLogFilter(member_id=member.id), limit=RECENT)
     return render.page(
         request,

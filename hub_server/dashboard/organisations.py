@@ -5,15 +5,15 @@ month when left out); hours come from :mod:`hub_server.site_hours`.
 """
 
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hub_server import organisations, site_hours
 from hub_server.api.context import ApiContext, Context
 from hub_server.dashboard import forms, render
 from hub_server.dashboard.auth import Operator
+from hub_server.dashboard.forms import Posted
 from hub_server.errors import Conflict
 from hub_server.models import OrganisationIn
 from hub_server.web_sessions import WebSession
@@ -22,7 +22,6 @@ from hublink.messages import utcnow
 router = APIRouter()
 
 MonthParam = Annotated[str, Query(max_length=20)]
-Posted = Annotated[dict[str, str], Depends(forms.posted)]
 
 
 @router.get("/organisations")
@@ -98,7 +97,7 @@ def _list_page(
 
 def _months(ctx: ApiContext, month: str) -> tuple[site_hours.Interval, dict[str, object]]:
     """The month asked for (this month by default) as a UTC period, and the picker's values."""
-    zone = ZoneInfo(ctx.config.hub.timezone)
+    zone = ctx.zone
     this_month = site_hours.month_of(utcnow(), zone)
     chosen = site_hours.parse_month(month) if month.strip() else this_month
     period = site_hours.month_period(chosen, zone)

@@ -39,7 +39,7 @@ NAV: tuple[NavItem, ...] = (
 
 def local_time(request: Request) -> "LocalTime":
     """The site's clock for templates: ``local(dt)`` formats a UTC time in the hub's zone."""
-    return LocalTime(ZoneInfo(context_of(request.app).config.hub.timezone))
+    return LocalTime(context_of(request.app).zone)
 
 
 @dataclass(frozen=True)
@@ -101,8 +101,3 @@ def confirm(
         fields=dict(fields or {}),
         back=back,
     )
-
-
-def confirmed(form: Mapping[str, object]) -> bool:
-    """Whether the operator said yes on the :func:`confirm` page."""
-    return form.get("confirmed") == "yes"
