@@ -177,6 +177,13 @@ class DoorIn(Input):
     group: EntityId = "default"
 
 
+class KioskIn(Input):
+    """An entrance kiosk, under the id in its ``kiosk.toml``."""
+
+    id: EntityId
+    name: Name
+
+
 class Organisation(BaseModel):
     """An organisation as stored."""
 
@@ -253,3 +260,14 @@ class Door(BaseModel):
     last_sync: datetime | None = None
     alarms: list[str] = Field(default_factory=list)
     list_version: int | None = None
+
+
+class Kiosk(BaseModel):
+    """A kiosk as stored, with the directory last published to it."""
+
+    id: str
+    name: str
+    created_at: datetime
+    directory_version: int | None = None
+    directory_entries: int | None = None
+    published_at: datetime | None = None

@@ -1,13 +1,19 @@
-"""Occupancy: people present per zone, per room and on the site; counts only, never names."""
+"""Occupancy: people present per zone, per room and on the site; counts only, never names.
+
+The message also says whether the site is open now (:func:`site_state.is_open`).
+"""
 
 import threading
 from collections.abc import Callable
+from datetime import datetime
 from typing import Protocol
 
-from hub_server import presence
+from hub_server import presence, site_state
 from hub_server.config import OccupancySection
 from hub_server.store import Store
-from hublink.messages import Fill, Level, Message, Occupancy, RoomFill, ZoneFill
+from hublink.messages import Fill, Level, Message, Occupancy, RoomFill, ZoneFill, utcnow
+
+_UNSEEN = object()
 
 
 class Publisher(Protocol):
@@ -28,8 +34,15 @@ def level(count: int, capacity: int, thresholds: OccupancySection) -> Level:
     return "green"
 
 
-def current(store: Store, thresholds: OccupancySection) -> Occupancy:
-    """Occupancy now, from the open presence sessions and the zones' and rooms' capacities."""
+def current(
+    store: Store,
+    thresholds: OccupancySection,
+    timezone: str,
+    *,
+    now: datetime | None = None,
+) -> Occupancy:
+    """Occupancy now, from the open presence sessions and the zones' and rooms' capacities,
+    and whether the site is open at ``now`` (default: the current time) in ``timezone``."""
     counts = presence.counts(store)
     zones = store.query("SELECT id, name, capacity FROM zones ORDER BY name COLLATE NOCASE")
     rooms = store.query(
@@ -64,6 +77,7 @@ def current(store: Store, thresholds: OccupancySection) -> Occupancy:
     ]
     return Occupancy(
         site=Fill.model_validate(fill(counts.site, capacity)),
+        open=site_state.is_open(store, now or utcnow(), timezone),
         zones=tuple(zone_fills),
         rooms=tuple(room_fills),
     )
@@ -78,21 +92,27 @@ class OccupancyPublisher:
         link: Publisher,
         topic: str,
         thresholds: OccupancySection,
+        timezone: str,
+        *,
         on_publish: Callable[[Occupancy], None] | None = None,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.store = store
         self.link = link
         self.topic = topic
         self.thresholds = thresholds
         self.on_publish = on_publish
+        self.timezone = timezone
+        self.clock = clock
         self._last: str | None = None
         self._places = -1
+        self._open: object = _UNSEEN
         self._lock = threading.Lock()
 
     def refresh(self, *, force: bool = False) -> bool:
-        """Publish if the counts (or the zones and rooms) changed; True if published."""
+        """Publish if the counts, the zones and rooms or ``open`` changed; True if published."""
         with self._lock:
-            message = current(self.store, self.thresholds)
+            message = current(self.store, self.thresholds, self.timezone, now=self.clock())
             content = message.model_dump_json(exclude={"id", "ts"})
             if content == self._last and not force:
                 return False
@@ -106,4 +126,10 @@ class OccupancyPublisher:
         """True once after zones or rooms change (any process); the server then refreshes."""
         places = self.store.counter("places")
         changed, self._places = places != self._places, places
+        return changed
+
+    def open_changed(self) -> bool:
+        """True once after :func:`site_state.is_open` changes (the server asks every second)."""
+        state = site_state.is_open(self.store, self.clock(), self.timezone)
+        changed, self._open = state != self._open, state
         return changed

@@ -6,8 +6,9 @@ be unique ignoring case keep a ``*_key`` column (``str.casefold``: SQLite's
 UTC ISO 8601 text with microseconds (``store.now_text``), so they sort as
 text. The ``counters`` table is kept by triggers: anything that changes what
 a door's access list holds bumps ``access_lists``, anything that changes a
-zone or room bumps ``places``; the hub server watches both, so a change made
-by any process (a ``hubtap`` command, the HTTP API) reaches the doors.
+zone or room bumps ``places``, anything that changes what a kiosk's directory
+holds bumps ``directory``; the hub server watches them, so a change made by
+any process (a ``hubtap`` command, the HTTP API) reaches the doors and kiosks.
 """
 
 _ACCESS_LIST_TRIGGERS = "\n".join(
@@ -280,8 +281,37 @@ CREATE TABLE web_sessions (
 CREATE INDEX web_sessions_user ON web_sessions (user_id);
 """
 
+_DIRECTORY_TRIGGERS = "\n".join(
+    f"CREATE TRIGGER {table}_{event.split()[0].lower()}_bumps_directory "
+    f"AFTER {event} ON {table} BEGIN "
+    "UPDATE counters SET value = value + 1 WHERE name = 'directory'; END;"
+    for table, events in {
+        "members": ("INSERT", "DELETE", "UPDATE OF first_name, status, valid_from, valid_until"),
+        "credentials": ("INSERT", "DELETE", "UPDATE OF hash, member_id, status"),
+        "kiosks": ("INSERT", "DELETE"),
+    }.items()
+    for event in events
+)
+
+KIOSKS = f"""
+CREATE TABLE kiosks (id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at TEXT NOT NULL);
+
+CREATE TABLE kiosk_directories (
+    kiosk_id TEXT PRIMARY KEY,
+    version INTEGER NOT NULL,
+    digest TEXT NOT NULL,
+    entries INTEGER NOT NULL DEFAULT 0,
+    published_at TEXT NOT NULL
+);
+
+INSERT INTO counters (name, value) VALUES ('directory', 0);
+
+{_DIRECTORY_TRIGGERS}
+"""
+
 MIGRATIONS: tuple[tuple[str, str], ...] = (
     ("initial schema", INITIAL),
     ("dashboard accounts", DASHBOARD_ACCOUNTS),
+    ("kiosks", KIOSKS),
 )
 """``(name, sql)`` in order; a migration's version is its position, from 1."""

@@ -1,9 +1,10 @@
 """The hub server process: the store, the bus, and what runs between them.
 
 Threads: the link's (paho's network thread queues what arrives), the ingest
-(writes batches), the list publisher (deltas and snapshots), housekeeping
-(automatic check-out, expired enrolments, occupancy after zone changes) and,
-when enabled, the HTTP server.
+(writes batches), the list publisher (deltas and snapshots), the kiosk
+directory publisher, housekeeping (automatic check-out, expired enrolments,
+occupancy after zone changes and when the site opens or closes) and, when
+enabled, the HTTP server.
 """
 
 import logging
@@ -17,6 +18,7 @@ from hub_server.config import HubConfig
 from hub_server.errors import HubError
 from hub_server.http_server import HttpServer
 from hub_server.ingest import BatchResult, Ingest
+from hub_server.kiosk_directory import DirectoryPublisher
 from hub_server.list_publisher import ListPublisher
 from hub_server.occupancy import OccupancyPublisher
 from hub_server.store import Store
@@ -70,7 +72,17 @@ class HubServer:
             snapshot_interval_s=config.lists.snapshot_interval_s,
             poll_interval_s=config.lists.poll_interval_s,
         )
-        self.occupancy = OccupancyPublisher(store, link, link.topics.occupancy(), config.occupancy)
+        self.directories = DirectoryPublisher(
+            store, link, link.topics, poll_interval_s=config.lists.poll_interval_s
+        )
+        self.occupancy = OccupancyPublisher(
+            store,
+            link,
+            link.topics.occupancy(),
+            config.occupancy,
+            timezone=config.hub.timezone,
+            clock=clock,
+        )
         self.availability = AvailabilityBoard(on_change=_log_change)
         self.http = HttpServer(config, store, link) if config.http.enabled else None
         self._stop = threading.Event()
@@ -85,7 +97,9 @@ class HubServer:
         self.ingest.start()
         self.link.start()
         self.lists.start()
+        self.directories.start()
         self.occupancy.places_changed()
+        self.occupancy.open_changed()
         self._sweep()
         self.occupancy.refresh(force=True)
         self._housekeeping = threading.Thread(
@@ -102,6 +116,7 @@ class HubServer:
         if self._housekeeping is not None:
             self._housekeeping.join(5)
         self.lists.stop()
+        self.directories.stop()
         self.link.stop()
         self.ingest.stop()
 
@@ -123,6 +138,7 @@ class HubServer:
                      done.door_id)  # fmt: skip
         if result.enrolled:
             self.lists.wake()
+            self.directories.wake()
         if result.presence_changed:
             self.occupancy.refresh()
 
@@ -132,7 +148,9 @@ class HubServer:
         while not self._stop.wait(HOUSEKEEPING_S):
             ticks += HOUSEKEEPING_S
             try:
-                if self.occupancy.places_changed():
+                places = self.occupancy.places_changed()
+                opened = self.occupancy.open_changed()  # a door's mode, its open hours
+                if places or opened:
                     self.occupancy.refresh()
                 if ticks - last_sweep >= PRESENCE_SWEEP_S:
                     last_sweep = ticks

@@ -379,6 +379,8 @@ class DirectoryEntry(Part):
     credential: CredentialHash
     member_id: EntityId
     first_name: FirstName
+    host_first_name: FirstName | None = None
+    """Set for a guest's day pass: the first name of the member who brought them."""
 
 
 class KioskDirectory(Message):
@@ -395,11 +397,27 @@ Scalar = str | int | float | bool | None
 class KioskRequest(Message):
     """Something a member asked for at a kiosk; answered by a :class:`KioskResponse`."""
 
-    action: Literal["check_out", "signup", "cancel_signup", "guest", "booking"]
+    action: Literal["check_out", "signup", "cancel_signup", "guest", "booking", "today"]
     credential: CredentialHash
     params: dict[Annotated[str, StringConstraints(max_length=64)], Scalar] = Field(
         default_factory=dict, max_length=32
     )
+
+
+class AgendaItem(Part):
+    """One thing on a member's day: an event signup (or waitlist place) or a room booking."""
+
+    kind: Literal["signup", "waitlist", "booking"]
+    ref: EntityId
+    """The event id (signup, waitlist) or the booking id."""
+    title: DisplayName
+    """The event's title or the room's name."""
+    starts_at: UtcDatetime
+    ends_at: UtcDatetime
+    room_id: EntityId | None = None
+    guests: int = Field(default=0, ge=0)
+    position: int | None = Field(default=None, ge=1)
+    """Place on the waitlist."""
 
 
 class KioskResponse(Message):
@@ -411,6 +429,8 @@ class KioskResponse(Message):
     data: dict[Annotated[str, StringConstraints(max_length=64)], Scalar] = Field(
         default_factory=dict, max_length=32
     )
+    agenda: tuple[AgendaItem, ...] | None = Field(default=None, max_length=64)
+    """The member's day (answer to ``today``, and after a change to it); None: not sent."""
 
 
 # --- hub ------------------------------------------------------------------
@@ -445,6 +465,8 @@ class Occupancy(Message):
     """Counts only, for the whole site, each zone and each room; never names."""
 
     site: Fill
+    open: bool | None = None
+    """Whether the site is open to everyone now (a door held open); None: not known."""
     zones: tuple[ZoneFill, ...] = ()
     rooms: tuple[RoomFill, ...] = ()
 
@@ -461,6 +483,8 @@ class UpcomingEvent(Part):
     capacity: int = Field(ge=0)
     taken: int = Field(ge=0)
     waitlist: int = Field(default=0, ge=0)
+    max_guests: int = Field(default=0, ge=0, le=20)
+    """Colleagues from their own organisation a member may bring."""
 
 
 class UpcomingEvents(Message):

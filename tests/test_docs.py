@@ -102,7 +102,7 @@ def section_models(annotation) -> list[type[BaseModel]]:
     """The sections a field holds: a model, a union of models, or a model or None."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return [annotation]
-    return [m for m in get_args(annotation) if isinstance(m, type) and issubclass(m, BaseModel)]
+    return [m for arg in get_args(annotation) for m in section_models(arg)]
 
 
 def config_keys(model: type[BaseModel], prefix: str = "") -> set[str]:
@@ -218,3 +218,12 @@ def test_service_configs_share_the_common_keys():
     common = config_keys(ServiceConfig)
     for model in (DoorConfig, KioskConfig, HubConfig):
         assert common <= config_keys(model)
+
+
+def test_the_kiosk_answer_reasons_in_the_protocol_are_the_ones_it_words():
+    from kiosk import reasons  # noqa: PLC0415
+
+    section = PROTOCOL.split("### `hubtap/<site_id>/kiosk/<kiosk_id>/response`")[1].split("###")[0]
+    listed = section.split("The reasons the kiosk has words for")[1]
+    named = set(re.findall(r"`([a-z_]+)`", listed)) - {"ok"}
+    assert named == set(reasons.DONE) | set(reasons.REFUSED)

@@ -54,10 +54,10 @@ def test_occupancy_counts_people_per_zone_room_and_site_without_names():
             Inbound("door", "glade", tap("m-sigrid", T)),
         ])  # fmt: skip
         sent = Sent()
-        publisher = OccupancyPublisher(store, sent, "topic", OccupancySection())
+        publisher = OccupancyPublisher(store, sent, "topic", OccupancySection(), "UTC")
         assert publisher.refresh()
         assert not publisher.refresh()  # nothing changed: nothing sent
-        occupancy = current(store, OccupancySection())
+        occupancy = current(store, OccupancySection(), "UTC")
     assert (occupancy.site.count, occupancy.site.capacity) == (3, 14)
     assert {z.zone_id: (z.count, z.capacity, z.level) for z in occupancy.zones} == {
         "campfire": (2, 10, "green"), "glade": (1, 4, "green"),

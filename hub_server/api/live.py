@@ -46,7 +46,7 @@ class PresentOut(BaseModel):
 @router.get("/occupancy")
 def get_occupancy(ctx: Context) -> Occupancy:
     """People in per zone, room and site, as the retained ``occupancy`` topic carries it."""
-    return occupancy.current(ctx.store, ctx.config.occupancy)
+    return occupancy.current(ctx.store, ctx.config.occupancy, ctx.config.hub.timezone)
 
 
 @router.get("/presence")

@@ -24,7 +24,7 @@ PARTS = ("occupancy", "who", "doors", "log")
 def overview_parts(ctx: ApiContext, user: WebSession) -> dict[str, object]:
     """What the overview shows this user: hosts see counts and doors, never names."""
     values: dict[str, object] = {
-        "occupancy": occupancy.current(ctx.store, ctx.config.occupancy),
+        "occupancy": occupancy.current(ctx.store, ctx.config.occupancy, ctx.config.hub.timezone),
         "doors": doors.all_doors(ctx.store),
     }
     if user.role == "operator":
