@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test bench lint system-packages clean
+.PHONY: demo test bench lint translations system-packages clean
 
 demo: $(VENV)/.installed-all
 	$(VENV)/bin/hubtap demo
@@ -20,6 +20,16 @@ lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+
+# After changing the kiosk's words: refresh the template, merge it into each
+# language's catalog (translate what is new in the .po files), compile.
+translations: $(VENV)/.installed-dev
+	$(VENV)/bin/pybabel extract -k N_ -k _ -k ngettext:1,2 --no-location --sort-output \
+		--project hubtap --copyright-holder "hubtap contributors" \
+		-o kiosk/locale/hubtap-kiosk.pot kiosk
+	$(VENV)/bin/pybabel update -D hubtap-kiosk -i kiosk/locale/hubtap-kiosk.pot \
+		-d kiosk/locale --width 100 --ignore-obsolete --no-fuzzy-matching
+	$(VENV)/bin/pybabel compile -D hubtap-kiosk -d kiosk/locale --statistics
 
 system-packages:
 	@bash deploy/system-packages.sh
