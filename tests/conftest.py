@@ -1,5 +1,8 @@
 """Fixtures: real brokers on loopback, link configuration, topics."""
 
+import atexit
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -7,12 +10,26 @@ import pytest
 
 from hublink.config import MqttConfig
 from hublink.topics import Topics
+from kiosk.config import DisplaySection
+from kiosk.ui.setup import prepare_kivy
 from tests.helpers.brokers import (
     BrokerProcess,
     BrokerUnderTest,
     Embedded,
     EmbeddedProcess,
     Mosquitto,
+)
+
+# Kivy reads its environment and settings when it is first imported: set them up for the
+# whole run before any test imports it (nothing above does): an offscreen window, Kivy's
+# home in a temporary folder. The window is as large as the largest size tested, since an
+# offscreen GL surface keeps its first size (smaller windows are drawn in its corner).
+KIVY_HOME = Path(tempfile.mkdtemp(prefix="hubtap-kivy-"))
+atexit.register(shutil.rmtree, KIVY_HOME, ignore_errors=True)
+prepare_kivy(
+    DisplaySection(fullscreen=False, width=1280, height=1280, max_fps=120),
+    KIVY_HOME,
+    offscreen=True,
 )
 
 SITE = "testsite"

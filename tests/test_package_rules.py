@@ -127,3 +127,20 @@ def test_the_topic_check_catches_a_hand_made_topic(tmp_path):
     assert topic_strings(path) == [
         "/occupancy"
     ]  # a route path is not; the same string elsewhere is
+
+
+def test_only_the_kiosks_screens_import_kivy():
+    """View-models, flows and feeds are tested without a display: no Kivy outside kiosk/ui."""
+    kiosk = ROOT / "kiosk"
+    importing = []
+    for path in sorted(kiosk.rglob("*.py")):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        names = {
+            alias.name for n in ast.walk(tree) if isinstance(n, ast.Import) for alias in n.names
+        }
+        names |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+        if any(name == "kivy" or name.startswith("kivy.") for name in names):
+            importing.append(str(path.relative_to(kiosk)))
+    outside = [p for p in importing if not p.startswith("ui/") and p != "service.py"]
+    assert outside == []
+    assert importing  # the check sees the screens' imports
