@@ -15,10 +15,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from hub_server import cards, doors, members, organisations, places, tokens, users
+from hub_server import cards, doors, kiosks, members, organisations, places, tokens, users
 from hub_server.availability import AvailabilityBoard, Device
 from hub_server.errors import HubError
-from hub_server.models import CardIn, DoorIn, MemberIn, OrganisationIn, ZoneIn, build
+from hub_server.models import CardIn, DoorIn, KioskIn, MemberIn, OrganisationIn, ZoneIn, build
 from hub_server.store import Store
 from hublink.config import MqttConfig
 from hublink.link import Delivery, Link
@@ -171,14 +171,14 @@ def run_demo(workdir: Path, port: int | None = None) -> int:
         parts.append(_spawn(workdir, "hub server", "hubtap server", f"config {hub}",
                             [*hubtap, "server", "--config", str(hub)]))  # fmt: skip
         reader_port = free_port(kind=socket.SOCK_DGRAM)
-        hardware = {DOOR: door_hardware(reader_port), KIOSK: ""}
-        for kind, device_id in ((DOOR, DOOR_ID), (KIOSK, KIOSK_ID)):
-            config = write_config(
-                workdir, kind, port, (kind, device_id), hardware[kind], site_key=site_key
-            )
-            command = [_script(f"hubtap-{kind}"), "--config", str(config)]
-            name = f"{kind} {device_id}"
-            parts.append(_spawn(workdir, name, f"hubtap-{kind}", f"config {config}", command))
+        door = write_config(workdir, DOOR, port, (DOOR, DOOR_ID), door_hardware(reader_port),
+                            site_key=site_key)  # fmt: skip
+        parts.append(_spawn(workdir, f"{DOOR} {DOOR_ID}", "hubtap-door", f"config {door}",
+                            [_script("hubtap-door"), "--config", str(door)]))  # fmt: skip
+        kiosk = write_config(workdir, KIOSK, port, (KIOSK, KIOSK_ID), KIOSK_EXTRA)
+        kiosk_command, kiosk_where = kiosk_invocation(kiosk, workdir / "kiosk-screens")
+        parts.append(_spawn(workdir, f"{KIOSK} {KIOSK_ID}", "hubtap-kiosk", kiosk_where,
+                            kiosk_command))  # fmt: skip
         _print_parts(parts, workdir)
         print(
             f"Dashboard: http://127.0.0.1:{http_port}/ — sign in as {access.username!r} "
@@ -194,6 +194,25 @@ def run_demo(workdir: Path, port: int | None = None) -> int:
     finally:
         _stop_parts(parts)
         print("hubtap demo: stopped every process.", flush=True)
+
+
+KIOSK_EXTRA = (
+    f'title = "Forest Hub"\ndoor_id = "{DOOR_ID}"\ntimezone = "Europe/Stockholm"\n'
+    "\n[display]\nfullscreen = false\nwidth = 800\nheight = 480\n"
+)
+"""The demo kiosk follows the front door, in a window of the smaller touchscreen's size."""
+
+
+def kiosk_invocation(config: Path, screens: Path) -> tuple[list[str], str]:
+    """The kiosk's command: a window where there is a display, else offscreen with
+    screenshots; and where to look at it."""
+    command = [_script("hubtap-kiosk"), "--config", str(config)]
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return command, "a window on this display"
+    return (
+        [*command, "--offscreen", "--screenshots", str(screens)],
+        f"offscreen: screenshots in {screens}",
+    )
 
 
 def hub_extra(http_port: int) -> str:
@@ -215,11 +234,16 @@ DEMO_ORGANISATION = "Forest Collective"
 
 
 def seed_hub(data_dir: Path, site_key: bytes) -> DemoAccess:
-    """Seed the demo hub (once per demo folder); the demo's API token and dashboard login."""
+    """Seed the demo hub (once per demo folder); the demo's API token and dashboard login.
+
+    The kiosk is registered in a folder seeded before kiosks were, too.
+    """
     actor = "demo"
     token_file = data_dir / "api-token"
     password_file = data_dir / "dashboard-password"
     with Store.in_folder(data_dir) as store:
+        if not any(kiosk.id == KIOSK_ID for kiosk in kiosks.all_kiosks(store)):
+            kiosks.add(store, build(KioskIn, id=KIOSK_ID, name="Entrance kiosk"), actor)
         if doors.door_ids(store):
             return DemoAccess(
                 token_file.read_text().strip(),

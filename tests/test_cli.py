@@ -21,6 +21,7 @@ from tests.conftest import mqtt_config
 from tests.helpers.collect import Collector
 from tests.helpers.dashboard import csrf_in
 from tests.helpers.door_hardware import MOCK_HARDWARE_TOML, SITE_KEY_TOML
+from tests.helpers.waiting import wait_until
 
 BIN = Path(sys.executable).parent
 
@@ -119,18 +120,24 @@ def test_broker_refuses_a_port_in_use(embedded_broker):
 
 def test_demo_starts_the_system_and_ctrl_c_stops_every_process(tmp_path):
     port = free_port()
+    no_display = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     process = subprocess.Popen(
         [str(BIN / "hubtap"), "demo", "--dir", str(tmp_path), "--port", str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        env=no_display,
     )
+    screens = tmp_path / "kiosk-screens"
     output = Output(process)
     try:
         assert output.wait_for("Ready.", 60), "".join(output.seen)
         arrived = "occupancy: site 1/12"
         assert any(arrived in line for line in output.seen) or output.wait_for(arrived, 30)
         overview = demo_dashboard("".join(output.seen))
+        # the kiosk follows the front door: Astrid's tap was greeted, the unknown card refused
+        assert wait_until((screens / "badge.png").exists, 30)
+        assert wait_until((screens / "denied.png").exists, 30)
     finally:
         process.send_signal(signal.SIGINT)
         status = process.wait(30)
@@ -145,6 +152,7 @@ def test_demo_starts_the_system_and_ctrl_c_stops_every_process(tmp_path):
     assert "door front: card …0001 denied (unknown_credential)" in text
     assert "door front: online" in text
     assert "kiosk entrance: online" in text
+    assert f"offscreen: screenshots in {screens}" in text
     child_pids = [
         int(line.split("(pid ")[1].split(",")[0]) for line in text.splitlines() if "(pid " in line
     ]
