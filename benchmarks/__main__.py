@@ -1,8 +1,8 @@
 """Run every benchmark; print the results as one JSON document.
 
 The link benchmarks, the door's event delivery, the door service's memory,
-the hub's ingest, revocation and occupancy, and the dashboard's tap to
-browser share one Mosquitto; the NFC tap, door tap, lock, decision,
+the hub's ingest, revocation and occupancy, the dashboard's tap to browser
+and the kiosk's screen share one Mosquitto; the NFC tap, door tap, lock, decision,
 access-list and dashboard page benchmarks need none and run after it has
 stopped.
 
@@ -26,6 +26,7 @@ from benchmarks import (
     hub_lists,
     hub_occupancy,
     hub_revocation,
+    kiosk_screen,
     link_roundtrip,
     lock_energise,
     nfc_tap,
@@ -57,6 +58,7 @@ def main() -> int:
         result["hub_revocation"] = hub_revocation.run(port)
         result["hub_occupancy"] = hub_occupancy.run(port)
         result["dashboard_live"] = dashboard_live.run(port)  # no target: reported only
+        result["kiosk_screen"] = kiosk_screen.run(port)
     result["nfc_tap"] = nfc_tap.run(args.count)
     result["door_tap"] = door_tap.run(args.count)
     result["lock_energise"] = lock_energise.run(args.count)  # no target: reported only

@@ -5,6 +5,7 @@ import json
 import math
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -241,3 +242,33 @@ def main_pinned(
     result = run(args.count, args.pin)
     emit(result)
     return 1 if has_error(result) else 0
+
+
+STOP_TIMEOUT_S = 10.0
+
+
+def process_memory(pid: int) -> dict[str, int]:
+    """``VmRSS`` and ``VmHWM`` of ``pid``, in bytes."""
+    found: dict[str, int] = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            number, unit = value.split()
+            if unit != "kB":
+                raise BenchmarkError(f"/proc/{pid}/status gives {key} in {unit}")
+            found[key] = int(number) * 1024
+    if len(found) != 2:
+        raise BenchmarkError(f"/proc/{pid}/status has no VmRSS or VmHWM")
+    return found
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> int:
+    """SIGTERM, then SIGKILL if it lingers; its exit code."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(STOP_TIMEOUT_S)
+    return process.returncode

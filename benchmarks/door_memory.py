@@ -52,6 +52,8 @@ from benchmarks.common import (
     has_error,
     mosquitto,
     paho_client,
+    process_memory,
+    stop_process,
 )
 from benchmarks.door_common import ENTRIES, at_version, encoded
 from door.controller import LARGE_PAYLOAD
@@ -65,7 +67,6 @@ EMPTY_DOOR_ID = "bench-empty"
 SYNC_TIMEOUT_S = 60.0
 SETTLE_S = 3.0
 """Seconds between the state the benchmark waits for and reading the memory."""
-STOP_TIMEOUT_S = 10.0
 PUBLISH_TIMEOUT_S = 30.0
 POLL_S = 0.02
 """How often the door's state and its children are looked at while it takes up a list."""
@@ -171,7 +172,7 @@ class ChildWatch:
             try:
                 if b"door.list_apply" not in Path(f"/proc/{child}/cmdline").read_bytes():
                     continue
-                hwm = _memory(child)["VmHWM"]
+                hwm = process_memory(child)["VmHWM"]
             except (OSError, BenchmarkError):  # it has just ended
                 continue
             self.children.add(child)
@@ -254,7 +255,7 @@ def _door_run(
                     **children.summary(),
                 }
         finally:
-            code = _stop(process)
+            code = stop_process(process)
         log_tail = log_path.read_text(errors="replace")[-LOG_TAIL:]
     result["exit_code"] = code
     if code not in (0, -signal.SIGTERM):
@@ -268,8 +269,8 @@ def _settled(pid: int) -> Result:
     deadline = time.perf_counter() + SETTLE_S
     while time.perf_counter() < deadline:
         time.sleep(0.5)
-        samples.append(_memory(pid)["VmRSS"])
-    memory = _memory(pid)
+        samples.append(process_memory(pid)["VmRSS"])
+    memory = process_memory(pid)
     return {
         "rss_mb": round(memory["VmRSS"] / MB, 1),
         "rss_mib": round(memory["VmRSS"] / MIB, 1),
@@ -311,33 +312,6 @@ def _wait_reported(
                 f"the door did not report {what} within {SYNC_TIMEOUT_S:g} s "
                 f"(versions seen: {watch.versions}); its log ends: {tail}"
             )
-
-
-def _memory(pid: int) -> dict[str, int]:
-    """``VmRSS`` and ``VmHWM`` of ``pid``, in bytes."""
-    found: dict[str, int] = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
-            number, unit = value.split()
-            if unit != "kB":
-                raise BenchmarkError(f"/proc/{pid}/status gives {key} in {unit}")
-            found[key] = int(number) * 1024
-    if len(found) != 2:
-        raise BenchmarkError(f"/proc/{pid}/status has no VmRSS or VmHWM")
-    return found
-
-
-def _stop(process: subprocess.Popen[bytes]) -> int:
-    """SIGTERM, then SIGKILL if it lingers; its exit code."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(STOP_TIMEOUT_S)
-    return process.returncode
 
 
 def arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
