@@ -1,12 +1,15 @@
 """The kiosk against the real thing: Mosquitto, ``hubtap server``, ``hubtap-door`` on the card
 emulator, and ``hubtap-kiosk`` drawing offscreen."""
 
+import socket
 import threading
 from datetime import datetime
 
 import pytest
 
+from hardware.emulator import CardEmulator
 from hub_server import kiosks
+from hub_server.demo import free_port
 from hub_server.models import KioskIn
 from hublink.link import Link
 from hublink.messages import KIOSK_DIRECTORY, utcnow
@@ -17,6 +20,7 @@ from kiosk.config import KioskConfig
 from kiosk.service import build_model
 from kiosk.views import AnswerView
 from tests.conftest import SITE, mqtt_config
+from tests.helpers.door_hardware import udp_reader_toml
 from tests.helpers.hub_data import ACTOR, UIDS, build
 from tests.helpers.hub_site import Site, hashed, running_site
 from tests.helpers.kiosk_process import KioskProcess
@@ -133,6 +137,35 @@ def test_a_refused_tap_names_nobody_on_the_kiosk(mosquitto, tmp_path):
             assert denied["message"] == "We don't know this card — please ask a host."
             assert (kiosk.shots / "denied.png").exists()
             kiosk.stop()
+
+
+def test_the_kiosks_own_reader_greets_through_the_real_nfc_stack_in_swedish(mosquitto, tmp_path):
+    """A kiosk that follows no door and has its own reader: nfcpy's UDP driver, the emulator."""
+    with running_site(mosquitto, tmp_path) as site:
+        register_kiosk(site)
+        reader_port = free_port(kind=socket.SOCK_DGRAM)
+        (tmp_path / "kiosk").mkdir()
+        kiosk = KioskProcess(
+            tmp_path / "kiosk",
+            broker_port=mosquitto.port,
+            door_id=None,
+            language="sv",
+            reader=udp_reader_toml(reader_port, 0.3),
+        )
+        with kiosk:
+            kiosk.wait_screen(lambda s: s["kind"] == "idle", WAIT_S, "the idle screen")
+            assert wait_until(lambda: "Björn" in directory_names(kiosk), WAIT_S)
+            emulator = CardEmulator(port=reader_port)
+            with emulator.holding(UIDS["m-bjorn"]):
+                kiosk.wait_screen(
+                    lambda s: s.get("greeting") == "Hej, Björn!",
+                    WAIT_S,
+                    "Björn greeted at the kiosk's own reader",
+                )
+            with emulator.holding("04DEADBEEF0002"):
+                denied = kiosk.wait_screen(lambda s: s["kind"] == "denied", WAIT_S, "a refusal")
+            assert denied["message"] == "Vi känner inte igen kortet — fråga en värd."
+            assert kiosk.stop() == 0
 
 
 def test_check_out_at_the_kiosk_reaches_the_hub_and_comes_back(mosquitto, tmp_path):

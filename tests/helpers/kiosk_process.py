@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.screen_file import read_screen
+from tests.helpers.door_hardware import SITE_KEY_TOML
 from tests.helpers.service_process import STOP_TIMEOUT_S, ServiceProcess
 
 KIOSK_BIN = Path(sys.executable).parent / "hubtap-kiosk"
@@ -28,17 +29,20 @@ def kiosk_toml(
     door_id: str | None,
     badge_s: float,
     language: str = "en",
+    reader: str = "",
 ) -> str:
-    """A ``kiosk.toml`` for an offscreen kiosk following ``door_id``."""
+    """A ``kiosk.toml`` for an offscreen kiosk following ``door_id``; ``reader`` is its own
+    ``[reader]`` section (the site key comes with it)."""
     door = f'door_id = "{door_id}"\n' if door_id else ""
+    key = SITE_KEY_TOML if reader else ""
     return (
         f'data_dir = "{data_dir}"\nlog_level = "INFO"\n'
-        f'[site]\nid = "{site_id}"\n'
+        f'[site]\nid = "{site_id}"\n{key}'
         f'[mqtt]\nhost = "127.0.0.1"\nport = {broker_port}\n'
         "reconnect_min_s = 0.1\nreconnect_max_s = 0.5\n"
         f'[kiosk]\nid = "{kiosk_id}"\ntitle = "Forest Hub"\n{door}'
         f'language = "{language}"\ntimezone = "Europe/Stockholm"\nbadge_s = {badge_s}\n'
-        "[display]\nfullscreen = false\nwidth = 800\nheight = 480\n"
+        "[display]\nfullscreen = false\nwidth = 800\nheight = 480\n" + reader
     )
 
 
@@ -57,6 +61,7 @@ class KioskProcess(ServiceProcess):
         door_id: str | None = "front",
         badge_s: float = 2.0,
         language: str = "en",
+        reader: str = "",
     ) -> None:
         super().__init__(workdir)
         self.data_dir = workdir / "kiosk-data"
@@ -71,6 +76,7 @@ class KioskProcess(ServiceProcess):
                 door_id=door_id,
                 badge_s=badge_s,
                 language=language,
+                reader=reader,
             )
         )
 
