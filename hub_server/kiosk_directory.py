@@ -29,6 +29,7 @@ from typing import Protocol
 from pydantic import ValidationError
 
 from hub_server.store import Store, now_text, parse_time
+from hub_server.woken_thread import WokenThread
 from hublink.errors import MessageError
 from hublink.messages import KIOSK_DIRECTORY, DirectoryEntry, KioskDirectory, Message, utcnow
 from hublink.ratelog import RateLimitedLog
@@ -104,7 +105,7 @@ class DirectoryStats:
     last_compute_ms: float = 0.0
 
 
-class DirectoryPublisher:
+class DirectoryPublisher(WokenThread):
     """Keeps every registered kiosk's published directory in step with the store."""
 
     def __init__(
@@ -118,6 +119,7 @@ class DirectoryPublisher:
         monotonic: Callable[[], float] = time.monotonic,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
+        super().__init__()
         self.store = store
         self.link = link
         self.topics = topics
@@ -130,9 +132,6 @@ class DirectoryPublisher:
         self._due = 0.0
         self._sent: dict[str, str] = {}  # kiosk id -> digest handed to the link
         self._refused: dict[str, str] = {}  # kiosk id -> digest found too large (logged once)
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
     # --- the thread ----------------------------------------------------------
@@ -141,22 +140,8 @@ class DirectoryPublisher:
         """Publish every kiosk's directory now, then follow changes on a thread."""
         self.publish_all(force=True)
         self.store.on_commit(self.wake)  # a write here is seen at once; others by polling
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="hub-directories", daemon=True)
-        self._thread.start()
+        self._start_thread("hub-directories")
         return self
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """Stop the thread; safe to call twice."""
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def wake(self) -> None:
-        """Look for changes now (after a write in this process)."""
-        self._wake.set()
 
     def _run(self) -> None:
         while not self._stop.is_set():

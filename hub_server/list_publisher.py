@@ -27,6 +27,7 @@ from typing import Protocol
 
 from hub_server.access_lists import DoorList, EntryKey, compute
 from hub_server.store import Store, now_text
+from hub_server.woken_thread import WokenThread
 from hublink.messages import AclDelta, AclEntry, AclSnapshot, Message
 from hublink.topics import Topics
 
@@ -60,7 +61,7 @@ class PublisherStats:
     last_compute_ms: float = 0.0
 
 
-class ListPublisher:
+class ListPublisher(WokenThread):
     """Keeps every door's published list in step with the store."""
 
     def __init__(
@@ -75,6 +76,7 @@ class ListPublisher:
         monotonic: Callable[[], float] = time.monotonic,
         today: Callable[[], date] = date.today,
     ) -> None:
+        super().__init__()
         self.store = store
         self.link = link
         self.topics = topics
@@ -87,9 +89,6 @@ class ListPublisher:
         self._published: dict[str, Published] = {}
         self._snapshot_due: dict[str, float] = {}
         self._seen: tuple[int, date] | None = None
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
     # --- the thread ----------------------------------------------------------
@@ -98,21 +97,8 @@ class ListPublisher:
         """Publish every list now, then follow changes on a thread."""
         self.check()
         self.store.on_commit(self.wake)  # a write here is seen at once; others by polling
-        self._thread = threading.Thread(target=self._run, name="hub-lists", daemon=True)
-        self._thread.start()
+        self._start_thread("hub-lists")
         return self
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """Send due snapshots and stop; safe to call twice."""
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def wake(self) -> None:
-        """Look for changes now (after a write in this process)."""
-        self._wake.set()
 
     def _run(self) -> None:
         while not self._stop.is_set():
