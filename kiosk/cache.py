@@ -174,11 +174,10 @@ class Cache:
 
     def forget_before(self, cutoff: datetime) -> int:
         """Delete requests created before ``cutoff``; how many went."""
-        before = self._run(
-            "SELECT count(*) FROM requests WHERE created_at < ?", (cutoff.isoformat(),)
+        gone = self._run(
+            "DELETE FROM requests WHERE created_at < ? RETURNING id", (cutoff.isoformat(),)
         )
-        self._run("DELETE FROM requests WHERE created_at < ?", (cutoff.isoformat(),))
-        return int(before[0][0])
+        return len(gone)
 
 
 _COLUMNS = (

@@ -7,7 +7,3 @@ class KioskError(Exception):
 
 class CacheError(KioskError):
     """The kiosk's cache file cannot be opened or written."""
-
-
-class FlowError(KioskError):
-    """A touch that the current screen cannot take (a stale button, a wrong step)."""

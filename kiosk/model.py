@@ -159,8 +159,8 @@ class KioskModel:
             if member_id is not None:
                 if response.ok and response.agenda is not None:
                     self._agenda[member_id] = response.agenda
-                    self._changed_if(self._visitor is not None
-                                     and self._visitor.member_id == member_id)  # fmt: skip
+                    if self._visitor is not None and self._visitor.member_id == member_id:
+                        self._changed()
                 return
             on_screen = self._answer is not None and self._answer.request_id == response.request_id
             stored = self.cache.answer_request(
@@ -272,10 +272,6 @@ class KioskModel:
         self.on_change()
         for listener in self._listeners:
             listener()
-
-    def _changed_if(self, condition: bool) -> None:
-        if condition:
-            self._changed()
 
     def _context(self) -> Context:
         assert self._visitor is not None

@@ -29,7 +29,6 @@ DONE: dict[str, str] = {
     "cancelled": N_("Your place at {title} is cancelled."),
     "guest_registered": N_("{guest} is your guest today. Welcome!"),
     "booked": N_("{room} is yours until {until}."),
-    "today": N_("Here is your day."),
 }
 """The hub's answers to a request that went through."""
 

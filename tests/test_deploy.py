@@ -56,10 +56,11 @@ class ExampleKey:
         return isinstance(self.value, str) and self.value.startswith("<")
 
 
-def example_keys() -> list[ExampleKey]:
+def example_keys(example: Path = EXAMPLE) -> list[ExampleKey]:
+    """Every ``key = value`` line of an example file, commented out or not."""
     found = []
     section = variant = None
-    for line in EXAMPLE.read_text().splitlines():
+    for line in example.read_text().splitlines():
         if header := HEADER_RE.match(line):
             section, variant = header.group(1), None
         elif marker := VARIANT_RE.match(line):
@@ -71,10 +72,10 @@ def example_keys() -> list[ExampleKey]:
     return found
 
 
-def variants(section: str) -> dict[str, type[BaseModel]]:
+def variants(section: str, config: type[BaseModel] = DoorConfig) -> dict[str, type[BaseModel]]:
     """``kind`` -> model for a section that is a union of drivers; empty for others."""
     found = {}
-    for model in section_models(DoorConfig.model_fields[section].annotation):
+    for model in section_models(config.model_fields[section].annotation):
         kind = model.model_fields.get("kind")
         if kind is not None and model.model_fields["kind"].is_required():
             for tag in get_args(kind.annotation):
@@ -82,12 +83,13 @@ def variants(section: str) -> dict[str, type[BaseModel]]:
     return found
 
 
-def model_of(entry: ExampleKey) -> type[BaseModel]:
+def model_of(entry: ExampleKey, config: type[BaseModel] = DoorConfig) -> type[BaseModel]:
+    """The model (the config, a section, a driver's section) an example line belongs to."""
     if entry.section is None:
-        return DoorConfig
+        return config
     if entry.variant is not None:
-        return variants(entry.section)[entry.variant]
-    models = section_models(DoorConfig.model_fields[entry.section].annotation)
+        return variants(entry.section, config)[entry.variant]
+    models = section_models(config.model_fields[entry.section].annotation)
     return next(m for m in models if entry.key in m.model_fields)
 
 
@@ -210,20 +212,25 @@ def test_the_unit_keeps_each_door_in_its_own_state_directory():
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="no systemd-analyze here")
 def test_systemd_analyze_verify_finds_nothing_to_say(tmp_path):
-    # verify checks that ExecStart's program exists: point it at this venv
     assert (BIN / "hubtap-door").exists()
-    unit = tmp_path / "hubtap-door@front.service"
-    unit.write_text(UNIT.read_text().replace(INSTALLED_VENV, str(BIN.parent)))
-    result = subprocess.run(
-        ["systemd-analyze", "verify", str(unit)],
+    result = systemd_verify(UNIT, "hubtap-door@front.service", tmp_path)
+    about_ours = [line for line in result.stderr.splitlines() if "hubtap-door@" in line]
+    assert about_ours == []  # unknown keys and bad values are warnings with status 0
+    assert result.returncode == 0, result.stderr
+
+
+def systemd_verify(unit: Path, instance: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """``systemd-analyze verify`` on ``unit`` as ``instance``; verify checks that ExecStart's
+    program exists, so the copy points at this venv."""
+    copy = tmp_path / instance
+    copy.write_text(unit.read_text().replace(INSTALLED_VENV, str(BIN.parent)))
+    return subprocess.run(
+        ["systemd-analyze", "verify", str(copy)],
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
-    about_ours = [line for line in result.stderr.splitlines() if "hubtap-door@" in line]
-    assert about_ours == []  # unknown keys and bad values are warnings with status 0
-    assert result.returncode == 0, result.stderr
 
 
 # --- hubtap-door lock ---------------------------------------------------------------

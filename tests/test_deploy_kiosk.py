@@ -2,9 +2,6 @@
 
 import shlex
 import shutil
-import subprocess
-import tomllib
-from typing import get_args
 
 import pytest
 from pydantic import BaseModel, TypeAdapter
@@ -19,15 +16,17 @@ from tests.helpers.door_hardware import SITE_KEY_HEX
 from tests.test_deploy import (
     BIN,
     DEPLOY,
-    HEADER_RE,
     INSTALLED_VENV,
-    KEY_RE,
     VARIANT_RE,
     ExampleKey,
+    model_of,
     one,
+    systemd_verify,
     unit_settings,
+    variants,
 )
-from tests.test_docs import config_keys, section_models
+from tests.test_deploy import example_keys as deploy_example_keys
+from tests.test_docs import config_keys
 
 EXAMPLE = DEPLOY / "kiosk.example.toml"
 UNIT = DEPLOY / "systemd" / "hubtap-kiosk@.service"
@@ -36,37 +35,13 @@ UNIT = DEPLOY / "systemd" / "hubtap-kiosk@.service"
 
 
 def example_keys() -> list[ExampleKey]:
-    """Every ``key = value`` line of the kiosk example (test_deploy's parser, for this file)."""
-    found = []
-    section = variant = None
-    for line in EXAMPLE.read_text().splitlines():
-        if header := HEADER_RE.match(line):
-            section, variant = header.group(1), None
-        elif marker := VARIANT_RE.match(line):
-            variant = marker.group(1)
-        elif match := KEY_RE.match(line):
-            commented, key, raw = match.groups()
-            value = tomllib.loads(f"v = {raw}")["v"]  # a commented value must be valid TOML
-            found.append(ExampleKey(section, variant, key, value, commented is not None))
-    return found
+    """Every ``key = value`` line of the kiosk example."""
+    return deploy_example_keys(EXAMPLE)
 
 
 def reader_kinds() -> dict[str, type[BaseModel]]:
     """``kind`` -> reader model, for the optional ``[reader]`` section."""
-    found = {}
-    for model in section_models(KioskConfig.model_fields["reader"].annotation):
-        for tag in get_args(model.model_fields["kind"].annotation):
-            found[tag] = model
-    return found
-
-
-def model_of(entry: ExampleKey) -> type[BaseModel]:
-    if entry.section is None:
-        return KioskConfig
-    if entry.variant is not None:
-        return reader_kinds()[entry.variant]
-    models = section_models(KioskConfig.model_fields[entry.section].annotation)
-    return next(m for m in models if entry.key in m.model_fields)
+    return variants("reader", KioskConfig)
 
 
 def test_the_example_kiosk_toml_loads_with_the_key_from_the_environment():
@@ -105,7 +80,7 @@ def test_a_commented_value_is_the_default_where_there_is_one():
     for entry in example_keys():
         if not entry.commented or entry.placeholder:
             continue
-        field = model_of(entry).model_fields[entry.key]
+        field = model_of(entry, KioskConfig).model_fields[entry.key]
         if field.default is PydanticUndefined or field.default is None:
             continue  # required, or no default: the line shows an example
         shown = TypeAdapter(field.annotation).validate_python(entry.value)
@@ -201,17 +176,8 @@ def test_the_unit_keeps_each_kiosk_in_its_own_state_directory():
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="no systemd-analyze here")
 def test_systemd_analyze_verify_finds_nothing_to_say(tmp_path):
-    # verify checks that ExecStart's program exists: point it at this venv
     assert (BIN / "hubtap-kiosk").exists()
-    unit = tmp_path / "hubtap-kiosk@entrance.service"
-    unit.write_text(UNIT.read_text().replace(INSTALLED_VENV, str(BIN.parent)))
-    result = subprocess.run(
-        ["systemd-analyze", "verify", str(unit)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = systemd_verify(UNIT, "hubtap-kiosk@entrance.service", tmp_path)
     about_ours = [line for line in result.stderr.splitlines() if "hubtap-kiosk@" in line]
     assert about_ours == []  # unknown keys and bad values are warnings with status 0
     assert result.returncode == 0, result.stderr

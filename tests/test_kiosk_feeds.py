@@ -1,9 +1,16 @@
 """The kiosk's replica of what the hub publishes, and its cache file."""
 
 import sqlite3
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
 
 import pytest
 
+from hublink.link import Delivery
+from hublink.messages import AccessEvent, Message
+from hublink.topics import Topics
+from kiosk import bus
 from kiosk.cache import Cache
 from kiosk.errors import CacheError
 from kiosk.feeds import Feeds
@@ -15,6 +22,7 @@ from tests.helpers.kiosk_data import (
     NOW,
     FakeClock,
     directory,
+    make_rig,
     occupancy,
     zone,
 )
@@ -130,3 +138,50 @@ def test_the_cache_is_an_ordinary_sqlite_file(cache):
     cache.save("occupancy", DEFAULT_OCCUPANCY, NOW)
     with sqlite3.connect(cache.path) as db:
         assert db.execute("SELECT name FROM retained").fetchall() == [("occupancy",)]
+
+
+class RecordingLink:
+    """Enough of a Link for ``kiosk.bus.attach``: it keeps each subscription's handler."""
+
+    def __init__(self) -> None:
+        self.topics = Topics("testsite")
+        self.handlers: dict[str, Callable[[Any], None]] = {}
+
+    def subscribe(self, topic_filter: str, handler: Callable[[Any], None], **_: object) -> None:
+        self.handlers[topic_filter] = handler
+
+    def subscribe_payload(self, topic_filter: str, handler: Callable[[Any], None]) -> None:
+        self.handlers[topic_filter] = handler
+
+    def deliver(self, topic: str, message: Message) -> None:
+        spec = self.topics.spec_for(topic)
+        self.handlers[topic](Delivery(topic, spec, {"door_id": "front"}, message, False))
+
+
+def test_a_door_tap_sent_late_greets_nobody(tmp_path):
+    rig = make_rig(tmp_path)
+    link = RecordingLink()
+    stats = bus.attach(
+        link,
+        "entrance",
+        "front",
+        rig.feeds,
+        rig.model,  # type: ignore[arg-type]
+        tap_max_age_s=10,
+        clock=rig.clock.utc,
+    )
+    topic = link.topics.door_event("front")
+    late = AccessEvent(
+        ts=NOW - timedelta(seconds=11),
+        reader_id="main",
+        credential=ASA,
+        granted=True,
+        reason="member",
+        member_id="m-asa",
+    )
+    link.deliver(topic, late)
+    assert rig.model.screen == "idle"
+    assert (stats.taps, stats.stale_taps) == (0, 1)
+    link.deliver(topic, late.model_copy(update={"ts": NOW - timedelta(seconds=9)}))
+    assert rig.model.view().greeting == "Hej, Åsa!"
+    assert (stats.taps, stats.stale_taps) == (1, 1)
