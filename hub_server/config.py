@@ -6,7 +6,7 @@ from pathlib import Path
 from pydantic import Field, field_validator, model_validator
 
 from hublink.config import Section, ServiceConfig
-from hublink.messages import TimeZoneName
+from hublink.messages import ScheduleSpec, TimeRange, TimeZoneName, Weekday
 
 _CLOCK = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 
@@ -119,6 +119,74 @@ class DashboardSection(Section):
     )
 
 
+def _office_hours() -> dict[Weekday, tuple[str, ...]]:
+    return {day: ("08:00-17:00",) for day in ("mon", "tue", "wed", "thu", "fri")}  # type: ignore[misc]
+
+
+class CommunitySection(Section):
+    """Events, room bookings and guest passes."""
+
+    office_hours: dict[Weekday, tuple[TimeRange, ...]] = Field(
+        default_factory=_office_hours,
+        description="When a room costs its hourly rate (local time, per weekday; holidays "
+        "are out of hours); other times cost its out-of-hours rate.",
+    )
+    access_lead_min: int = Field(
+        default=15,
+        ge=0,
+        le=240,
+        description="Signed-up members, their guests and a room's booker may open the "
+        "event's or room's doors this many minutes before it starts.",
+    )
+    checkin_before_min: int = Field(
+        default=30,
+        ge=0,
+        le=240,
+        description="A tap at the event's room or at a kiosk marks attendance from this many "
+        "minutes before the event starts until it ends.",
+    )
+    booking_step_min: int = Field(
+        default=15,
+        ge=1,
+        le=60,
+        description="Bookings last a whole number of these minutes.",
+    )
+    booking_max_h: float = Field(
+        default=8, gt=0, le=24, description="The longest one booking may be, in hours."
+    )
+    booking_grace_min: int = Field(
+        default=5,
+        ge=0,
+        le=60,
+        description="A booking may start this many minutes in the past (a kiosk's "
+        "'book now' on its way); earlier is refused as too late.",
+    )
+    upcoming_days: int = Field(
+        default=7,
+        ge=1,
+        le=60,
+        description="Events starting within this many days are published to the kiosks.",
+    )
+    notify_command: tuple[str, ...] = Field(
+        default=(),
+        description="A program (argv list) run for each notification (a waitlist "
+        "promotion, a cancelled event) with the notification as JSON on its standard "
+        "input; exit status 0 marks it delivered. Empty: notifications are kept, not sent.",
+    )
+
+    @field_validator("office_hours")
+    @classmethod
+    def _check_office_hours(
+        cls, value: dict[Weekday, tuple[str, ...]]
+    ) -> dict[Weekday, tuple[str, ...]]:
+        ScheduleSpec(id="office-hours", weekly=value)  # each range must end after it starts
+        return value
+
+    def office_schedule(self) -> ScheduleSpec:
+        """The office hours as a weekly schedule (rates: inside costs the hourly rate)."""
+        return ScheduleSpec(id="office-hours", weekly=self.office_hours)
+
+
 class HubConfig(ServiceConfig):
     """Everything ``hubtap server`` and the admin commands read."""
 
@@ -131,3 +199,4 @@ class HubConfig(ServiceConfig):
     http: HttpSection = Field(default_factory=HttpSection)
     lists: ListsSection = Field(default_factory=ListsSection)
     dashboard: DashboardSection = Field(default_factory=DashboardSection)
+    community: CommunitySection = Field(default_factory=CommunitySection)

@@ -29,3 +29,15 @@ class Invalid(HubError):
 
 class Conflict(HubError):
     """The change clashes with what is stored (a card already enrolled, a duplicate email)."""
+
+
+class Refused(Conflict):
+    """A request the rules turn down (a full event, a taken room); ``reason`` is its code.
+
+    Codes are the kiosk's refusal reasons (``docs/protocol.md``), so the
+    kiosk, the API and the dashboard word the same refusal alike.
+    """
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason

@@ -7,7 +7,8 @@ UTC ISO 8601 text with microseconds (``store.now_text``), so they sort as
 text. The ``counters`` table is kept by triggers: anything that changes what
 a door's access list holds bumps ``access_lists``, anything that changes a
 zone or room bumps ``places``, anything that changes what a kiosk's directory
-holds bumps ``directory``; the hub server watches them, so a change made by
+holds bumps ``directory``, anything that changes an event's seats bumps
+``events`` and a booking ``bookings``; the hub server watches them, so a change made by
 any process (a ``hubtap`` command, the HTTP API) reaches the doors and kiosks.
 """
 
@@ -309,9 +310,194 @@ INSERT INTO counters (name, value) VALUES ('directory', 0);
 {_DIRECTORY_TRIGGERS}
 """
 
+
+def _bump(counter: str, table: str, events: tuple[str, ...]) -> str:
+    return "\n".join(
+        f"CREATE TRIGGER {table}_{event.split()[0].lower()}_bumps_{counter} "
+        f"AFTER {event} ON {table} BEGIN "
+        f"UPDATE counters SET value = value + 1 WHERE name = '{counter}'; END;"
+        for event in events
+    )
+
+
+_ALL = ("INSERT", "DELETE", "UPDATE")
+_EVENT_WINDOW = ("INSERT", "DELETE", "UPDATE OF starts_at, ends_at, zone_id, room_id, status")
+_BOOKING_WINDOW = ("INSERT", "DELETE", "UPDATE OF starts_at, ends_at, room_id, member_id, status")
+_SIGNUP_SEAT = ("INSERT", "DELETE", "UPDATE OF status, guests")
+_PASS = ("INSERT", "DELETE", "UPDATE OF credential, status, valid_from, valid_until, event_id")
+
+_COMMUNITY_TRIGGERS = "\n".join(
+    (
+        _bump("events", "events", _ALL),
+        _bump("events", "signups", _SIGNUP_SEAT),
+        _bump("events", "invitations", _ALL),
+        _bump("access_lists", "events", _EVENT_WINDOW),
+        _bump("access_lists", "signups", _SIGNUP_SEAT),
+        _bump("access_lists", "bookings", _BOOKING_WINDOW),
+        _bump("access_lists", "guest_passes", _PASS),
+        _bump("bookings", "bookings", _BOOKING_WINDOW),
+        _bump(
+            "directory",
+            "guest_passes",
+            (
+                "INSERT",
+                "DELETE",
+                "UPDATE OF credential, status, first_name, host_member_id, valid_until",
+            ),
+        ),
+    )
+)
+
+_NO_DOUBLE_BOOKING = """
+CREATE TRIGGER bookings_no_overlap_insert BEFORE INSERT ON bookings
+WHEN NEW.status = 'booked' AND EXISTS (
+    SELECT 1 FROM bookings b WHERE b.room_id = NEW.room_id AND b.status = 'booked'
+    AND b.starts_at < NEW.ends_at AND NEW.starts_at < b.ends_at)
+BEGIN SELECT RAISE(ABORT, 'room_taken: the room is already booked then'); END;
+CREATE TRIGGER bookings_no_overlap_update BEFORE UPDATE OF room_id, starts_at, ends_at, status
+ON bookings
+WHEN NEW.status = 'booked' AND EXISTS (
+    SELECT 1 FROM bookings b WHERE b.room_id = NEW.room_id AND b.status = 'booked'
+    AND b.id != NEW.id AND b.starts_at < NEW.ends_at AND NEW.starts_at < b.ends_at)
+BEGIN SELECT RAISE(ABORT, 'room_taken: the room is already booked then'); END;
+"""
+
+COMMUNITY = f"""
+ALTER TABLE tiers ADD COLUMN guests_per_day INTEGER NOT NULL DEFAULT 3
+    CHECK (guests_per_day BETWEEN 0 AND 100);
+
+CREATE TABLE events (
+    id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    host_member_id TEXT NOT NULL REFERENCES members (id),
+    zone_id TEXT REFERENCES zones (id),
+    room_id TEXT REFERENCES rooms (id),
+    starts_at TEXT NOT NULL,
+    ends_at TEXT NOT NULL,
+    capacity INTEGER NOT NULL CHECK (capacity BETWEEN 1 AND 10000),
+    visibility TEXT NOT NULL DEFAULT 'members' CHECK (visibility IN ('members', 'open')),
+    max_guests INTEGER NOT NULL DEFAULT 0 CHECK (max_guests BETWEEN 0 AND 20),
+    cancel_deadline_min INTEGER NOT NULL DEFAULT 0 CHECK (cancel_deadline_min >= 0),
+    status TEXT NOT NULL DEFAULT 'scheduled' CHECK (status IN ('scheduled', 'cancelled')),
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    CHECK (ends_at > starts_at)
+);
+CREATE INDEX events_starts ON events (starts_at);
+CREATE INDEX events_host ON events (host_member_id, starts_at);
+
+CREATE TABLE signups (
+    id INTEGER PRIMARY KEY,
+    event_id TEXT NOT NULL REFERENCES events (id),
+    member_id TEXT NOT NULL REFERENCES members (id),
+    guests INTEGER NOT NULL DEFAULT 0 CHECK (guests BETWEEN 0 AND 20),
+    status TEXT NOT NULL CHECK (status IN ('confirmed', 'waitlisted', 'cancelled')),
+    source TEXT NOT NULL,
+    request_id TEXT UNIQUE,
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    promoted_at TEXT,
+    cancelled_at TEXT,
+    attended_at TEXT
+);
+CREATE UNIQUE INDEX signups_live ON signups (event_id, member_id) WHERE status != 'cancelled';
+CREATE INDEX signups_event ON signups (event_id, status, id);
+CREATE INDEX signups_member ON signups (member_id, status);
+
+CREATE TABLE invitations (
+    id INTEGER PRIMARY KEY,
+    event_id TEXT NOT NULL REFERENCES events (id),
+    name TEXT NOT NULL,
+    email TEXT NOT NULL,
+    email_key TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'invited' CHECK (status IN ('invited', 'cancelled')),
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    cancelled_at TEXT
+);
+CREATE UNIQUE INDEX invitations_live ON invitations (event_id, email_key)
+    WHERE status = 'invited';
+
+CREATE TABLE notifications (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    member_id TEXT,
+    event_id TEXT,
+    body TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT,
+    delivered_at TEXT,
+    last_error TEXT
+);
+CREATE INDEX notifications_pending ON notifications (id) WHERE delivered_at IS NULL;
+
+CREATE TABLE bookings (
+    id TEXT PRIMARY KEY,
+    room_id TEXT NOT NULL REFERENCES rooms (id),
+    member_id TEXT NOT NULL REFERENCES members (id),
+    organisation_id TEXT REFERENCES organisations (id),
+    event_id TEXT REFERENCES events (id),
+    starts_at TEXT NOT NULL,
+    ends_at TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'booked' CHECK (status IN ('booked', 'cancelled')),
+    office_minutes INTEGER NOT NULL DEFAULT 0 CHECK (office_minutes >= 0),
+    off_hours_minutes INTEGER NOT NULL DEFAULT 0 CHECK (off_hours_minutes >= 0),
+    amount_cents INTEGER NOT NULL DEFAULT 0 CHECK (amount_cents >= 0),
+    source TEXT NOT NULL,
+    request_id TEXT UNIQUE,
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    cancelled_at TEXT,
+    CHECK (ends_at > starts_at)
+);
+CREATE INDEX bookings_room ON bookings (room_id, starts_at);
+CREATE INDEX bookings_starts ON bookings (starts_at);
+CREATE INDEX bookings_member ON bookings (member_id, starts_at);
+CREATE UNIQUE INDEX bookings_event ON bookings (event_id) WHERE status = 'booked';
+
+CREATE TABLE guest_passes (
+    id TEXT PRIMARY KEY,
+    first_name TEXT NOT NULL,
+    host_member_id TEXT NOT NULL REFERENCES members (id),
+    event_id TEXT REFERENCES events (id),
+    invitation_id INTEGER REFERENCES invitations (id),
+    day TEXT NOT NULL,
+    valid_from TEXT NOT NULL,
+    valid_until TEXT NOT NULL,
+    credential TEXT CHECK (credential IS NULL OR length(credential) = 64),
+    hint TEXT,
+    status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'cancelled')),
+    source TEXT NOT NULL,
+    request_id TEXT UNIQUE,
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    cancelled_at TEXT,
+    CHECK (valid_until > valid_from)
+);
+CREATE INDEX guest_passes_host ON guest_passes (host_member_id, day);
+CREATE INDEX guest_passes_valid ON guest_passes (valid_until) WHERE status = 'active';
+CREATE INDEX guest_passes_credential ON guest_passes (credential) WHERE credential IS NOT NULL;
+
+CREATE TABLE calendar_tokens (
+    member_id TEXT PRIMARY KEY REFERENCES members (id),
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL
+);
+
+INSERT INTO counters (name, value) VALUES ('events', 0), ('bookings', 0);
+
+{_NO_DOUBLE_BOOKING}
+{_COMMUNITY_TRIGGERS}
+"""
+
 MIGRATIONS: tuple[tuple[str, str], ...] = (
     ("initial schema", INITIAL),
     ("dashboard accounts", DASHBOARD_ACCOUNTS),
     ("kiosks", KIOSKS),
+    ("community", COMMUNITY),
 )
 """``(name, sql)`` in order; a migration's version is its position, from 1."""
