@@ -19,8 +19,8 @@ from hublink.messages import utcnow
 from tests.helpers.dashboard import PASSWORD, config, csrf_in, log_in, signed_in, site_for
 from tests.helpers.hub_data import seed
 
-PUBLIC = {"/login"}
-"""Dashboard routes anyone may reach (the SpaceAPI and the public calendar join later)."""
+PUBLIC = {"/login", "/calendar", "/calendar.ics", "/calendar/member/x-1.ics"}
+"""Dashboard routes anyone may reach (the SpaceAPI joins later)."""
 
 HOST_PAGES = {"/", "/live/overview", "/charts", "/logout"}
 """What a host may reach; every other dashboard route is for operators."""

@@ -21,6 +21,7 @@ from hub_server.api.errors import STATUS
 from hub_server.dashboard import (
     access_log,
     audit,
+    calendar,
     charts,
     doors,
     login,
@@ -62,6 +63,7 @@ def create_dashboard(ctx: ApiContext, feed: ChangeFeed) -> FastAPI:
     app.state.hub = ctx
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(login.router)
+    app.include_router(calendar.router)  # public: no sign-in
     pages = APIRouter(dependencies=[Depends(signed_in)])
     for module in (overview, members, organisations, doors, access_log, charts, audit):
         pages.include_router(module.router)
