@@ -83,6 +83,12 @@ class Flow(ABC):
     def press(self, button: str, ctx: Context) -> Outcome:
         """React to a button; unknown buttons change nothing."""
 
+    def card(self, credential: str, known: bool) -> bool:
+        """A card was tapped during this flow: True if the flow takes it (a guest's card);
+        False, the default, and the tap greets its holder as usual. ``known``: the card
+        belongs to someone already."""
+        return False
+
 
 def _prefixed(button: str, prefix: str) -> str | None:
     return button[len(prefix) :] if button.startswith(prefix) else None
@@ -225,11 +231,14 @@ class CancelSignupFlow(Flow):
 
 
 class GuestFlow(Flow):
-    """Type the guest's first name on big keys, confirm: a day pass for today."""
+    """Type the guest's first name on big keys, tap the card they will carry (or go on
+    without one), confirm: a day pass for today."""
 
     def __init__(self) -> None:
         self.text = ""
-        self.confirming = False
+        self.step: Literal["name", "card", "confirm"] = "name"
+        self.credential: str | None = None
+        self.card_refused = False
 
     @property
     def name(self) -> str:
@@ -238,11 +247,31 @@ class GuestFlow(Flow):
 
     def view(self, ctx: Context) -> ScreenView:
         t = ctx.t
-        if self.confirming:
+        if self.step == "card":
+            return ConfirmView(
+                title=t._("{guest}'s card").format(guest=self.name),
+                lines=(
+                    t._("Tap the card {guest} will carry today on the reader.").format(
+                        guest=self.name
+                    ),
+                    t._("It opens the doors for {guest} until midnight.").format(guest=self.name),
+                ),
+                warning=t._("That card is already someone's. Please tap a visitor card.")
+                if self.card_refused
+                else "",
+                actions=(Button("no_card", t._("Go on without a card")), back_button(t)),
+            )
+        if self.step == "confirm":
+            card_line = (
+                t._("With the card you tapped.")
+                if self.credential
+                else t._("Without a card: {guest} comes in with you.").format(guest=self.name)
+            )
             return ConfirmView(
                 title=t._("Register a guest?"),
                 lines=(
                     t._("{guest} will be your guest today.").format(guest=self.name),
+                    card_line,
                     t._("The day pass ends at midnight."),
                 ),
                 actions=(
@@ -270,15 +299,32 @@ class GuestFlow(Flow):
             ),
         )
 
+    def card(self, credential: str, known: bool) -> bool:
+        if self.step != "card":
+            return False
+        self.card_refused = known
+        if not known:
+            self.credential = credential
+            self.step = "confirm"
+        return True
+
     def press(self, button: str, ctx: Context) -> Outcome:
         if button == "back":
-            if not self.confirming:
+            if self.step == "name":
                 return LEAVE
-            self.confirming = False
+            self.step = "name" if self.step == "card" else "card"
+            self.credential, self.card_refused = None, False
             return STAY
-        if self.confirming:
+        if self.step == "card":
+            if button == "no_card":
+                self.step = "confirm"
+            return STAY
+        if self.step == "confirm":
             if button == "confirm":
-                return Submit("guest", {"first_name": self.name}, {"guest": self.name})
+                params: dict[str, Scalar] = {"first_name": self.name}
+                if self.credential:
+                    params["card"] = self.credential
+                return Submit("guest", params, {"guest": self.name})
             return STAY
         key = _prefixed(button, "key:")
         if key is not None and len(key) == 1 and len(self.text) < NAME_MAX:
@@ -287,7 +333,7 @@ class GuestFlow(Flow):
         elif button == "backspace":
             self.text = self.text[:-1]
         elif button == "continue" and self.name:
-            self.confirming = True
+            self.step = "card"
         return STAY
 
 

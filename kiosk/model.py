@@ -109,6 +109,16 @@ class KioskModel:
         at the kiosk's own reader (``granted`` None: the directory decides)."""
         entry = self.feeds.who(credential) if credential else None
         with self._lock:
+            known = entry is not None or granted is True  # the hub checks again
+            if (
+                credential is not None
+                and self._screen == "flow"
+                and self._flow is not None
+                and self._flow.card(credential, known)
+            ):
+                self._touched()
+                self._changed()
+                return
             self._flow, self._answer = None, None
             if granted is False or credential is None or (granted is None and entry is None):
                 self._visitor = None

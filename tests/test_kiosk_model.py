@@ -359,7 +359,7 @@ def test_cancel_a_signup(rig):
     assert rig.sender.last("cancel_signup").params == {"event_id": "ev-story"}
     answer(rig, "cancel_signup", False, "past_deadline")
     view = rig.model.view()
-    assert (view.state, view.message) == ("refused", "Sign-ups for Storytelling have closed.")
+    assert (view.state, view.message) == ("refused", "The deadline for Storytelling has passed.")
 
 
 def test_register_a_guest_on_the_on_screen_keys(rig):
@@ -372,11 +372,46 @@ def test_register_a_guest_on_the_on_screen_keys(rig):
     rig.model.press("continue")
     view = rig.model.view()
     assert isinstance(view, ConfirmView)
-    assert view.lines[0] == "Bo Å will be your guest today."
+    assert view.lines[0] == "Tap the card Bo Å will carry today on the reader."
+    rig.model.press("no_card")
+    view = rig.model.view()
+    assert view.lines[:2] == (
+        "Bo Å will be your guest today.",
+        "Without a card: Bo Å comes in with you.",
+    )
     rig.model.press("confirm")
     assert rig.sender.last("guest").params == {"first_name": "Bo Å"}
     answer(rig, "guest", True, "guest_registered")
     assert rig.model.view().message == "Bo Å is your guest today. Welcome!"
+
+
+def test_a_visitor_card_tapped_at_the_door_becomes_the_guests_card(rig):
+    rig.model.tap(ASA, granted=True)
+    rig.model.press("guest")
+    for key in ("key:B", "key:O", "continue"):
+        rig.model.press(key)
+    rig.model.tap(BJORN, granted=True)  # a member's card: not taken, and no greeting
+    view = rig.model.view()
+    assert view.warning == "That card is already someone's. Please tap a visitor card."
+    assert rig.model.screen == "flow"
+    rig.model.tap(STRANGER, granted=False, reason="unknown_credential")
+    view = rig.model.view()
+    assert view.lines[1] == "With the card you tapped."
+    rig.model.press("back")  # back to the card step forgets the card
+    assert rig.model.view().warning == ""
+    rig.model.tap(STRANGER, granted=False, reason="unknown_credential")
+    rig.model.press("confirm")
+    request = rig.sender.last("guest")
+    assert request.credential == ASA  # the host asks
+    assert request.params == {"first_name": "Bo", "card": STRANGER}
+
+
+def test_a_tap_during_the_name_step_still_greets_whoever_tapped(rig):
+    rig.model.tap(ASA, granted=True)
+    rig.model.press("guest")
+    rig.model.press("key:B")
+    rig.model.tap(STRANGER, granted=False, reason="unknown_credential")
+    assert rig.model.screen == "denied"
 
 
 def test_a_guest_name_is_needed_and_has_a_length_limit(rig):

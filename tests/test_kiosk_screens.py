@@ -138,10 +138,13 @@ def test_a_guest_name_typed_on_the_keys_ends_in_a_guest_request(kiosk):
     assert kiosk.label("Bo")
     check_screenshot(kiosk, kiosk.screenshot("name-entry"), ["Bo", "Q", "Ö", "Continue"])
     kiosk.press("Continue", then="confirm")
+    assert "Tap the card Bo will carry today on the reader." in kiosk.texts()
+    tap(kiosk, STRANGER, granted=False, reason="unknown_credential")  # a visitor card
+    kiosk.wait_for(lambda: "With the card you tapped." in kiosk.texts())
     assert "Bo will be your guest today." in kiosk.texts()
     kiosk.press("Register Bo", then="answer")
     guest = kiosk.sender.last("guest")
-    assert guest.params == {"first_name": "Bo"}
+    assert guest.params == {"first_name": "Bo", "card": STRANGER}
     assert guest.credential == ASA
 
 
