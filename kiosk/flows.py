@@ -200,7 +200,7 @@ class CancelSignupFlow(Flow):
                     )
                     for a in signups(ctx.agenda)
                 ),
-                empty_text=t._("You have no sign-ups today."),
+                empty_text=t._("You have no sign-ups coming up."),
                 actions=(back_button(t),),
             )
         return ConfirmView(
@@ -460,11 +460,17 @@ def signups(agenda: tuple[AgendaItem, ...]) -> tuple[AgendaItem, ...]:
     return tuple(a for a in agenda if a.kind in ("signup", "waitlist"))
 
 
-def agenda_lines(agenda: tuple[AgendaItem, ...], zone: ZoneInfo, t: Translator) -> tuple[str, ...]:
-    """A member's day in a line per item."""
+def agenda_lines(
+    agenda: tuple[AgendaItem, ...], now: datetime, zone: ZoneInfo, t: Translator
+) -> tuple[str, ...]:
+    """A member's plans in a line per item: today's by time, later ones with their day."""
     lines = []
+    today = now.astimezone(zone).date()
     for item in sorted(agenda, key=lambda a: a.starts_at):
-        span = time_span(item.starts_at, item.ends_at, zone, t)
+        if item.starts_at.astimezone(zone).date() == today:
+            span = time_span(item.starts_at, item.ends_at, zone, t)
+        else:
+            span = day_and_time(item.starts_at, item.ends_at, now, zone, t)
         if item.kind == "booking":
             lines.append(t._("{time} {room} is booked for you").format(time=span, room=item.title))
         elif item.kind == "waitlist":

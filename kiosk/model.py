@@ -405,12 +405,12 @@ class KioskModel:
         return BadgeView(
             greeting=greeting,
             subtitle=subtitle,
-            agenda_heading=t._("Your day")
+            agenda_heading=t._("Your plans")
             if agenda
             else t._("While you were away")
             if self._earlier
             else "",
-            agenda=agenda_lines(agenda, self.zone, t),
+            agenda=agenda_lines(agenda, self.clock(), self.zone, t),
             earlier=self._earlier,
             actions=tuple(actions),
             offline_text=""

@@ -248,15 +248,23 @@ def test_the_members_day_shows_on_the_badge(rig):
             starts_at=NOW + timedelta(hours=1),
             ends_at=NOW + timedelta(hours=2),
         ),
+        AgendaItem(
+            kind="signup",
+            ref="ev-talk",
+            title="Friday talk",
+            starts_at=NOW + timedelta(days=2, hours=8),
+            ends_at=NOW + timedelta(days=2, hours=9),
+        ),
     )
     rig.model.answer(KioskResponse(request_id=today.id, ok=True, reason="today", agenda=agenda))
     view = rig.model.view()
     assert isinstance(view, BadgeView)
-    assert view.agenda_heading == "Your day"
+    assert view.agenda_heading == "Your plans"
     assert view.agenda == (
         "11:00–12:00 Morning stretch — number 2 on the waitlist",
         "13:00–14:00 Lookout room is booked for you",
         "15:00–16:00 Storytelling, with 1 colleague",
+        "Friday 18:00–19:00 Friday talk",
     )
     assert labels(view)["cancel_signup"] is True
 
