@@ -29,6 +29,8 @@ MemberStatus = Literal["active", "suspended", "inactive"]
 MemberRole = Literal["member", "admin"]
 Direction = Literal["in", "out", "toggle", "zone"]
 CredentialKind = Literal["card", "fob", "sticker", "wristband", "phone", "other"]
+Source = Literal["kiosk", "dashboard", "api", "cli"]
+"""Where a sign-up, booking or guest pass was made."""
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")
 
@@ -38,15 +40,21 @@ MAX_RATE_CENTS = 100_000_000
 """The highest hourly rate a room may have (a bound, so no rate overflows SQLite's integers)."""
 
 
-def _clean_name(value: str) -> str:
+def one_line(value: str, limit: int) -> str:
+    """A name or title tidied: NFC, single spaces, not empty, at most ``limit`` characters,
+    no control characters (``ValueError`` says which rule it breaks)."""
     value = unicodedata.normalize("NFC", " ".join(value.split()))
     if not value:
         raise ValueError("must not be empty")
-    if len(value) > MAX_NAME:
-        raise ValueError(f"is longer than {MAX_NAME} characters")
+    if len(value) > limit:
+        raise ValueError(f"is longer than {limit} characters")
     if any(unicodedata.category(ch).startswith("C") for ch in value):
         raise ValueError("contains control characters")
     return value
+
+
+def _clean_name(value: str) -> str:
+    return one_line(value, MAX_NAME)
 
 
 _FOLDS = str.maketrans({"ø": "o", "æ": "ae", "ß": "ss", "đ": "d", "ł": "l", "þ": "th"})
