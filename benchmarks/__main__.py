@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks import (
+    billing_report,
     dashboard_live,
     dashboard_pages,
     door_decision,
@@ -66,6 +67,7 @@ def main() -> int:
     result["door_list"] = door_list.run()  # no target: reported only
     result["hub_lists"] = hub_lists.run()  # no target: reported only
     result["dashboard_pages"] = dashboard_pages.run()
+    result["billing_report"] = billing_report.run()  # no target in the issue: reported only
     result["targets_met"] = {
         "link_paho_ratio_max": result["link_roundtrip"]["meets_target"],
         "drain_rate_min": result["outbox_drain"]["meets_target"],

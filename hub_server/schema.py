@@ -348,17 +348,21 @@ _COMMUNITY_TRIGGERS = "\n".join(
     )
 )
 
+# No reservation is longer than 7 days (events; bookings are shorter), so the search for a
+# clash looks back 8 days: the index then reads a week of the room, not its whole history.
 _NO_DOUBLE_BOOKING = """
 CREATE TRIGGER bookings_no_overlap_insert BEFORE INSERT ON bookings
 WHEN NEW.status = 'booked' AND EXISTS (
     SELECT 1 FROM bookings b WHERE b.room_id = NEW.room_id AND b.status = 'booked'
-    AND b.starts_at < NEW.ends_at AND NEW.starts_at < b.ends_at)
+    AND b.starts_at < NEW.ends_at AND NEW.starts_at < b.ends_at
+    AND b.starts_at > strftime('%Y-%m-%dT%H:%M', NEW.starts_at, '-8 days'))
 BEGIN SELECT RAISE(ABORT, 'room_taken: the room is already booked then'); END;
 CREATE TRIGGER bookings_no_overlap_update BEFORE UPDATE OF room_id, starts_at, ends_at, status
 ON bookings
 WHEN NEW.status = 'booked' AND EXISTS (
     SELECT 1 FROM bookings b WHERE b.room_id = NEW.room_id AND b.status = 'booked'
-    AND b.id != NEW.id AND b.starts_at < NEW.ends_at AND NEW.starts_at < b.ends_at)
+    AND b.id != NEW.id AND b.starts_at < NEW.ends_at AND NEW.starts_at < b.ends_at
+    AND b.starts_at > strftime('%Y-%m-%dT%H:%M', NEW.starts_at, '-8 days'))
 BEGIN SELECT RAISE(ABORT, 'room_taken: the room is already booked then'); END;
 """
 
