@@ -5,10 +5,11 @@ at once, a card enrolled by tap arrives as the hash the door computed.
 """
 
 import sqlite3
+from datetime import datetime
 
 import sqlite_utils
 
-from hub_server import audit
+from hub_server import audit, guests
 from hub_server.errors import Conflict, Invalid, NotFound
 from hub_server.models import Card, CardIn
 from hub_server.store import Store, now_text, parse_time
@@ -16,8 +17,10 @@ from hublink.credentials import card_hint, credential_hash, parse_uid
 from hublink.errors import CredentialError
 
 
-def add(store: Store, site_key: bytes, data: CardIn, actor: str) -> Card:
-    """Attach the card with ``data.uid`` to a member."""
+def add(
+    store: Store, site_key: bytes, data: CardIn, actor: str, *, now: datetime | None = None
+) -> Card:
+    """Attach the card with ``data.uid`` to a member (``now``: when, for guest passes)."""
     try:
         uid = parse_uid(data.uid)
     except CredentialError as err:
@@ -33,6 +36,7 @@ def add(store: Store, site_key: bytes, data: CardIn, actor: str) -> Card:
             hint,
             kind=data.kind,
             label=data.label,
+            now=now,
         )
         audit.record(db, actor, "card.add", data.member_id, card=card_id, hint=hint)
     return get(store, card_id)
@@ -46,8 +50,12 @@ def attach(
     *,
     kind: str = "card",
     label: str = "",
+    now: datetime | None = None,
 ) -> int:
-    """Store an active credential inside a caller's write; returns its id."""
+    """Store an active credential inside a caller's write; returns its id.
+
+    A card that is a guest's pass running past ``now`` (default: the present) is refused.
+    """
     member = db.execute("SELECT status FROM members WHERE id = ?", (member_id,)).fetchone()
     if member is None:
         raise NotFound(f"no member {member_id!r}")
@@ -56,6 +64,12 @@ def attach(
     ).fetchone()
     if holder is not None:
         raise Conflict(f"card …{hint} is already enrolled to member {holder[0]}")
+    on_pass = guests.pass_of_card(db, hash_hex, now_text(now))
+    if on_pass is not None:
+        raise Conflict(
+            f"card …{hint} is guest {on_pass['first_name']}'s day pass ({on_pass['id']}) "
+            f"for {on_pass['day']}, until midnight"
+        )
     try:
         cursor = db.execute(
             "INSERT INTO credentials (hash, hint, member_id, kind, label, issued_at)"

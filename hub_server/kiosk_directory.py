@@ -4,7 +4,9 @@ A kiosk greets a member by first name from its own copy of the directory, so
 it keeps working while the hub is away. The directory holds one entry per
 active card of every active member whose validity window is open now:
 the card's hash, the member id and the first name; never a last name,
-email or organisation.
+email or organisation. A guest's day pass with a card, valid now, of an
+active host, is an entry too: the pass's id, the guest's first name and the
+host's first name (the badge says "Guest of Björn").
 
 The publisher watches the store's ``directory`` counter (bumped by triggers
 on every change that matters to a directory, from any process), is woken
@@ -28,6 +30,8 @@ from typing import Protocol
 
 from pydantic import ValidationError
 
+from hub_server import guests
+from hub_server.guests import MAX_FIRST_NAME
 from hub_server.store import Store, now_text, parse_time
 from hub_server.woken_thread import WokenThread
 from hublink.errors import MessageError
@@ -37,8 +41,6 @@ from hublink.topics import Topics
 
 log = logging.getLogger(__name__)
 
-MAX_FIRST_NAME = 40
-"""The contract's limit on a first name; longer ones are cut to it."""
 RETRY_S = 1.0
 """After a failed publish, the next pass comes this soon (not a whole refresh later)."""
 
@@ -56,31 +58,46 @@ def compute(store: Store, now: datetime) -> tuple[DirectoryEntry, ...]:
     """Every card a kiosk may greet at ``now`` (aware), sorted by credential hash.
 
     Active cards of active members only; a member whose ``valid_from`` is
-    still ahead or whose ``valid_until`` has passed is left out.
+    still ahead or whose ``valid_until`` has passed is left out. Then guests'
+    passes valid at ``now`` (a card that is a member's stays the member's).
+    First names longer than the contract allows are cut to it.
     """
     rows = store.query(
         "SELECT c.hash, m.id, m.first_name, m.valid_from, m.valid_until"
         " FROM members m JOIN credentials c ON c.member_id = m.id"
         " WHERE m.status = 'active' AND c.status = 'active' ORDER BY c.hash"
     )
-    entries: list[DirectoryEntry] = []
+    entries: dict[str, DirectoryEntry] = {}
     for row in rows:
         valid_from, valid_until = parse_time(row["valid_from"]), parse_time(row["valid_until"])
         if (valid_from is not None and now < valid_from) or (
             valid_until is not None and now >= valid_until
         ):
             continue
-        try:
-            entries.append(
-                DirectoryEntry(
-                    credential=row["hash"],
-                    member_id=row["id"],
-                    first_name=row["first_name"][:MAX_FIRST_NAME],
-                )
-            )
-        except ValidationError as err:
-            _skipped.log(logging.WARNING, "member %s left out of the directory: %s", row["id"], err)
-    return tuple(entries)
+        _add(entries, row["hash"], row["id"], row["first_name"], None)
+    for row in guests.valid_at(store.read(), now):
+        if row["credential"] not in entries:
+            _add(entries, row["credential"], row["id"], row["first_name"], row["host_first_name"])
+    return tuple(entries[c] for c in sorted(entries))
+
+
+def _add(
+    entries: dict[str, DirectoryEntry],
+    credential: str,
+    holder: str,
+    first_name: str,
+    host_first_name: str | None,
+) -> None:
+    """Add one entry, first names cut to the contract's limit; one that breaks it is logged."""
+    try:
+        entries[credential] = DirectoryEntry(
+            credential=credential,
+            member_id=holder,
+            first_name=first_name[:MAX_FIRST_NAME],
+            host_first_name=host_first_name and host_first_name[:MAX_FIRST_NAME],
+        )
+    except ValidationError as err:
+        _skipped.log(logging.WARNING, "%s left out of the directory: %s", holder, err)
 
 
 def digest(entries: tuple[DirectoryEntry, ...]) -> str:
@@ -143,16 +160,10 @@ class DirectoryPublisher(WokenThread):
         self._start_thread("hub-directories")
         return self
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(self.poll_interval_s)
-            self._wake.clear()
-            if self._stop.is_set():
-                return
-            try:
-                self.check()
-            except Exception:
-                log.exception("could not publish kiosk directories; trying again")
+    failure_message = "could not publish kiosk directories; trying again"
+
+    def _work(self) -> None:
+        self.check()
 
     # --- one pass ------------------------------------------------------------
 

@@ -15,6 +15,11 @@ recomputes every list, and for each door whose list changed it
 
 At start every door's snapshot is published; a list whose content is what
 ``door_lists`` recorded keeps its version, so doors do not reload it.
+
+Lists depend on the time too (grants and guest passes that end or come
+within reach; see :mod:`hub_server.access_lists`), so a pass also runs every
+``refresh_s`` (5 minutes) and when the day changes; it publishes only the
+lists whose content changed.
 """
 
 import logging
@@ -22,19 +27,22 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Protocol
 
 from hub_server.access_lists import DoorList, EntryKey, compute
+from hub_server.config import CommunitySection
 from hub_server.store import Store, now_text
 from hub_server.woken_thread import WokenThread
-from hublink.messages import AclDelta, AclEntry, AclSnapshot, Message
+from hublink.messages import AclDelta, AclEntry, AclSnapshot, Message, utcnow
 from hublink.topics import Topics
 
 log = logging.getLogger(__name__)
 
 MAX_DELTA_ENTRIES = 5000
 """Changes beyond this go out as a snapshot only (a delta's limit is 1 MiB)."""
+REFRESH_S = 300.0
+"""Lists are recomputed at least this often, so grants and passes that end fall out."""
 
 
 class Publisher(Protocol):
@@ -75,6 +83,9 @@ class ListPublisher(WokenThread):
         poll_interval_s: float = 0.05,
         monotonic: Callable[[], float] = time.monotonic,
         today: Callable[[], date] = date.today,
+        clock: Callable[[], datetime] = utcnow,
+        community: CommunitySection | None = None,
+        refresh_s: float = REFRESH_S,
     ) -> None:
         super().__init__()
         self.store = store
@@ -85,10 +96,14 @@ class ListPublisher(WokenThread):
         self.poll_interval_s = poll_interval_s
         self.monotonic = monotonic
         self.today = today
+        self.clock = clock
+        self.community = community
+        self.refresh_s = refresh_s
         self.stats = PublisherStats()
         self._published: dict[str, Published] = {}
         self._snapshot_due: dict[str, float] = {}
         self._seen: tuple[int, date] | None = None
+        self._refresh_due = 0.0
         self._lock = threading.Lock()
 
     # --- the thread ----------------------------------------------------------
@@ -100,36 +115,40 @@ class ListPublisher(WokenThread):
         self._start_thread("hub-lists")
         return self
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            due = min(self._snapshot_due.values(), default=None)
-            timeout = self.poll_interval_s
-            if due is not None:
-                timeout = max(0.0, min(timeout, due - self.monotonic()))
-            self._wake.wait(timeout)
-            self._wake.clear()
-            try:
-                self.check()
-            except Exception:
-                log.exception("could not publish access lists; trying again")
+    failure_message = "could not publish access lists; trying again"
+
+    def _timeout(self) -> float:
+        due = min(self._snapshot_due.values(), default=None)
+        if due is None:
+            return self.poll_interval_s
+        return max(0.0, min(self.poll_interval_s, due - self.monotonic()))
+
+    def _work(self) -> None:
+        self.check()
+
+    def _finished(self) -> None:
         self.flush(force=True)
 
     # --- one pass ------------------------------------------------------------
 
     def check(self) -> bool:
-        """Publish if anything changed since the last pass; then send due snapshots."""
+        """Recompute if the store or the day changed or a refresh is due, publish what
+        changed; then send due snapshots. True if it recomputed."""
         with self._lock:
             seen = (self.store.counter("access_lists"), self.today())
-            changed = seen != self._seen
+            changed = seen != self._seen or self.monotonic() >= self._refresh_due
             if changed:
                 self._sync()
                 self._seen = seen
+                self._refresh_due = self.monotonic() + self.refresh_s
             self.flush()
             return changed
 
     def _sync(self) -> None:
         started = time.perf_counter()
-        lists = compute(self.store, self.timezone, self.today())
+        lists = compute(
+            self.store, self.timezone, self.today(), now=self.clock(), community=self.community
+        )
         self.stats.last_compute_ms = (time.perf_counter() - started) * 1000
         self.stats.passes += 1
         stored = {
@@ -155,7 +174,7 @@ class ListPublisher(WokenThread):
             key = (id(before.lists.entries), id(door_list.entries))
             if key not in diffs:
                 diffs[key] = _diff(before.lists.entries, door_list.entries)
-            upserts, removes = diffs[key]
+            upserts, removes = _with_overlays(diffs[key], before.lists, door_list)
             version = max(before.version, stored.get(door_id, (0, ""))[0]) + 1
             fresh[door_id] = Published(version, door_list)
             if len(upserts) + len(removes) > MAX_DELTA_ENTRIES:
@@ -225,10 +244,15 @@ class ListPublisher(WokenThread):
         published = self._published.get(door_id)
         if published is None:
             return
-        key = id(published.lists.entries)  # alive for the pass: ``_published`` holds it
+        lists = published.lists
+        key = id(lists.entries)  # alive for the pass: ``_published`` holds it
         entries = built.get(key)
         if entries is None:
-            entries = built[key] = tuple(published.lists.all_entries())
+            entries = built[key] = tuple(lists.shared_entries())
+        if lists.overlay:  # this door's cards with grants, in place of the shared entries
+            entries = tuple(
+                lists.entry(e.credential) if e.credential in lists.overlay else e for e in entries
+            )
         snapshot = AclSnapshot(
             door_id=door_id,
             version=published.version,
@@ -244,3 +268,19 @@ def _diff(before: dict[str, EntryKey], after: dict[str, EntryKey]) -> tuple[list
     upserts = sorted(c for c, key in after.items() if before.get(c) != key)
     removes = sorted(c for c in before if c not in after)
     return upserts, removes
+
+
+def _with_overlays(
+    shared: tuple[list[str], list[str]], before: DoorList, after: DoorList
+) -> tuple[list[str], list[str]]:
+    """The diff of the shared entries corrected for the cards either door list overlays."""
+    if not before.overlay and not after.overlay:
+        return shared
+    upserts = set(shared[0])
+    for credential in before.overlay.keys() | after.overlay.keys():
+        latest = after.key(credential)
+        if latest is not None and latest != before.key(credential):
+            upserts.add(credential)
+        else:
+            upserts.discard(credential)
+    return sorted(upserts), shared[1]

@@ -1,12 +1,19 @@
 """A worker thread that looks for work every poll interval, or at once when woken."""
 
+import logging
 import threading
 from abc import ABC, abstractmethod
 
+log = logging.getLogger(__name__)
+
 
 class WokenThread(ABC):
-    """Base of the publishers that follow the store: ``wake()`` after a write here, polling
-    for writes by other processes; ``stop()`` ends the thread."""
+    """Base of the workers that follow the store (publishers, the notification sender):
+    ``wake()`` after a write here, polling for writes by other processes; ``stop()`` ends
+    the thread. A pass that fails is logged and tried again on the next wake or poll."""
+
+    poll_interval_s: float = 0.05
+    failure_message = "a background pass failed; trying again"
 
     def __init__(self) -> None:
         self._wake = threading.Event()
@@ -18,9 +25,28 @@ class WokenThread(ABC):
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
-    @abstractmethod
     def _run(self) -> None:
-        """The thread's loop: until ``_stop`` is set, wait on ``_wake`` and do the work."""
+        while not self._stop.is_set():
+            self._wake.wait(self._timeout())
+            self._wake.clear()
+            if self._stop.is_set():
+                break
+            try:
+                self._work()
+            except Exception:
+                log.exception(self.failure_message)
+        self._finished()
+
+    def _timeout(self) -> float:
+        """How long to wait for a wake before looking anyway."""
+        return self.poll_interval_s
+
+    @abstractmethod
+    def _work(self) -> None:
+        """One pass: look for what changed and act on it."""
+
+    def _finished(self) -> None:  # noqa: B027 (optional: most workers have nothing to finish)
+        """Called on the thread once it stops (a last flush)."""
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop the thread (it finishes what it was doing); safe to call twice."""

@@ -5,6 +5,7 @@ second :class:`Store` opened on the same file, as a ``hubtap`` command does.
 """
 
 import getpass
+import json
 import logging
 import os
 import subprocess
@@ -15,14 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from hub_server import audit, cards, kiosks, members, organisations
+from hub_server import audit, cards, guests, kiosks, members, organisations
 from hub_server.errors import Conflict, Invalid, NotFound
 from hub_server.kiosk_directory import DirectoryPublisher, compute
 from hub_server.models import CardIn, KioskIn, MemberChange, MemberIn, OrganisationIn, build
 from hub_server.store import Store, now_text
 from hublink.credentials import credential_hash
 from hublink.link import Link
-from hublink.messages import KIOSK_DIRECTORY, KioskDirectory, Message
+from hublink.messages import KIOSK_DIRECTORY, DirectoryEntry, KioskDirectory, Message
 from hublink.topics import Topics
 from tests.conftest import SITE, mqtt_config
 from tests.helpers.brokers import Mosquitto
@@ -177,6 +178,82 @@ def test_a_first_name_longer_than_the_contract_allows_is_cut_to_40_characters(st
     add_member(store, "m-long", "12121212", first_name=long_name)
     entry = next(e for e in compute(store, NOW) if e.member_id == "m-long")
     assert entry.first_name == long_name[:40]
+
+
+def add_guest(store: Store, host: str, uid: str | None, first_name: str = "Erik", **values: object):
+    """A guest of ``host`` registered at ``NOW`` (in Stockholm) with the card ``uid``."""
+    now = values.pop("now", NOW)
+    data = build(
+        guests.GuestIn,
+        first_name=first_name,
+        host_member_id=host,
+        credential=card_hash(uid) if uid else None,
+        **values,
+    )
+    return guests.register(
+        store, data, actor=ACTOR, source="kiosk", timezone="Europe/Stockholm", now=now
+    )
+
+
+def test_a_guests_running_pass_is_greeted_with_the_guests_and_the_hosts_first_names(store):
+    members.change(store, "m-bjorn", build(MemberChange, last_name="Lindqvist"), ACTOR)
+    erik = add_guest(store, "m-bjorn", "0A0A0A0A")
+    add_guest(store, "m-bjorn", None, "Nocard")
+    cancelled = add_guest(store, "m-asa", "0B0B0B0B", "Gone")
+    guests.cancel(store, cancelled.id, actor=ACTOR, now=NOW)
+    add_guest(store, "m-asa", "0C0C0C0C", "Later", day=(NOW + timedelta(days=1)).date())
+    add_guest(store, "m-asa", "0D0D0D0D", "Early", now=NOW - timedelta(days=1))  # yesterday's
+    add_guest(store, "m-sigrid", "0E0E0E0E", "Sus")
+    members.change(store, "m-sigrid", MemberChange(status="suspended"), ACTOR)
+
+    sent = Sent()
+    publisher(store, sent).publish_all()
+    [directory] = sent.of("entrance")
+    found = {e.credential: e for e in directory.entries}
+    assert found[card_hash("0A0A0A0A")] == DirectoryEntry(
+        credential=card_hash("0A0A0A0A"),
+        member_id=erik.id,
+        first_name="Erik",
+        host_first_name="Björn",
+    )
+    assert {e.member_id for e in directory.entries} == {"m-asa", "m-bjorn", erik.id}
+    assert [e.credential for e in directory.entries] == sorted(found)
+    assert found[credential("m-bjorn")].host_first_name is None
+    payload = sent.payloads()[0].decode()
+    assert "Lindqvist" not in payload
+    assert "Test" not in payload
+    [raw] = [e for e in json.loads(payload)["entries"] if e["member_id"] == erik.id]
+    assert raw == {
+        "credential": card_hash("0A0A0A0A"),
+        "member_id": erik.id,
+        "first_name": "Erik",
+        "host_first_name": "Björn",
+    }  # nothing more: no surname, no host id
+
+
+def test_an_ended_pass_leaves_the_directory_with_the_next_refresh(store):
+    erik = add_guest(store, "m-asa", "0A0A0A0A")
+    now = [NOW]
+    sent, ticks = Sent(), Ticks()
+    directories = DirectoryPublisher(
+        store, sent, TOPICS, refresh_s=60, monotonic=ticks, clock=lambda: now[0]
+    )
+    directories.publish_all(force=True)
+    assert names(sent.of("entrance")[-1])[erik.id] == "Erik"
+
+    now[0] = erik.valid_until  # midnight in Stockholm; nothing in the store changes
+    ticks.now += 60
+    assert directories.check()
+    latest = sent.of("entrance")[-1]
+    assert (latest.version, erik.id in names(latest)) == (2, False)
+
+
+def test_registering_and_cancelling_a_guest_bumps_the_directory_counter(store):
+    before = store.counter("directory")
+    erik = add_guest(store, "m-asa", "0A0A0A0A")
+    assert store.counter("directory") == before + 1
+    guests.cancel(store, erik.id, actor=ACTOR, now=NOW)
+    assert store.counter("directory") == before + 2
 
 
 def test_only_changes_a_kiosk_shows_bump_the_directory_counter(store):

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from hub_server import access_lists, cards, doors, members
+from hub_server import access_lists, cards, doors, guests, members
 from hub_server.list_publisher import MAX_DELTA_ENTRIES, ListPublisher
 from hub_server.models import DoorIn, MemberChange, build
 from hub_server.store import Store
@@ -15,6 +15,8 @@ from hublink.topics import Topics
 from tests.helpers.hub_data import credential, seed
 
 TOPICS = Topics("s")
+NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)  # 10:00 in Stockholm
+GUEST_CARD = "ab" * 32
 
 
 class Sent:
@@ -50,10 +52,14 @@ def store():
         yield seed(store)
 
 
-def publisher(store: Store, sent: Sent, clock: Clock | None = None) -> ListPublisher:
+def publisher(
+    store: Store, sent: Sent, clock: Clock | None = None, now: list[datetime] | None = None
+) -> ListPublisher:
+    """A publisher on 2026-11-25 at ``NOW`` (or at ``now[0]``, which a test may move)."""
+    at = now or [NOW]
     return ListPublisher(
         store, sent, TOPICS, "Europe/Stockholm", snapshot_interval_s=1.0,
-        monotonic=clock or Clock(), today=lambda: date(2026, 11, 25),
+        monotonic=clock or Clock(), today=lambda: date(2026, 11, 25), clock=lambda: at[0],
     )  # fmt: skip
 
 
@@ -241,3 +247,59 @@ def test_a_write_in_the_server_process_is_published_without_waiting_for_a_poll(t
         finally:
             lists.stop()
         assert [d.removes for d in delta] == [(credential("m-asa"),)]
+
+
+# --- guests and the passing of time -----------------------------------------------------------
+
+
+def register_guest(store: Store, host: str = "m-asa") -> guests.GuestPass:
+    data = build(guests.GuestIn, first_name="Erik", host_member_id=host, credential=GUEST_CARD)
+    return guests.register(
+        store, data, actor="test", source="kiosk", timezone="Europe/Stockholm", now=NOW
+    )
+
+
+def test_a_guest_pass_goes_out_as_a_guest_entry_and_leaves_when_cancelled(store):
+    sent = Sent()
+    lists = publisher(store, sent)
+    lists.check()
+    sent.clear()
+    issued = register_guest(store)
+    lists.check()
+    [delta] = sent.of(AclDelta, "front")
+    [entry] = delta.upserts
+    assert (entry.credential, entry.member_id, entry.role, entry.host_member_id) == (
+        GUEST_CARD, issued.id, "guest", "m-asa",
+    )  # fmt: skip
+    assert (entry.valid_from, entry.valid_until) == (issued.valid_from, issued.valid_until)
+    assert len(sent.of(AclDelta, "glade")) == 1  # every door
+    sent.clear()
+    guests.cancel(store, issued.id, actor="test", now=NOW)
+    lists.check()
+    assert [d.removes for d in sent.of(AclDelta, "front")] == [(GUEST_CARD,)]
+
+
+def test_lists_are_recomputed_every_refresh_so_an_ended_pass_leaves(store):
+    issued = register_guest(store)
+    sent, clock, now = Sent(), Clock(), [NOW]
+    lists = publisher(store, sent, clock, now)
+    lists.check()
+    assert GUEST_CARD in entries_of(sent.of(AclSnapshot, "front")[0])
+    sent.clear()
+    now[0] = issued.valid_until  # midnight: the pass has ended; nothing in the store changed
+    clock.now += lists.refresh_s - 1
+    assert not lists.check()
+    clock.now += 1
+    assert lists.check()
+    assert [d.removes for d in sent.of(AclDelta, "front")] == [(GUEST_CARD,)]
+
+
+def test_a_refresh_that_finds_nothing_changed_sends_nothing(store):
+    sent, clock = Sent(), Clock()
+    lists = publisher(store, sent, clock)
+    lists.check()
+    sent.clear()
+    clock.now += lists.refresh_s
+    assert lists.check()
+    assert lists.stats.passes == 2
+    assert sent.messages == []
