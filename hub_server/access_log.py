@@ -212,10 +212,12 @@ def _entry(row: Any) -> AccessLogEntry:
     return AccessLogEntry(**values)
 
 
-_SELECT = (
+_SELECT = (  # a guest's tap carries their pass id: their first name, "(guest)" for a surname
     "SELECT e.id, e.ts, e.door_id, e.reader_id, e.granted, e.reason, e.member_id,"
-    " e.card_hint, e.role, m.first_name, m.last_name"
+    " e.card_hint, e.role, coalesce(m.first_name, g.first_name) AS first_name,"
+    " coalesce(m.last_name, CASE WHEN g.id IS NOT NULL THEN '(guest)' END) AS last_name"
     " FROM access_events e LEFT JOIN members m ON m.id = e.member_id"
+    " LEFT JOIN guest_passes g ON g.id = e.member_id"
 )
 
 

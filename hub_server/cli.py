@@ -5,14 +5,18 @@ from pathlib import Path
 from types import ModuleType
 
 from hub_server import (
+    cli_bookings,
     cli_cards,
     cli_db,
     cli_doors,
+    cli_events,
+    cli_guests,
     cli_kiosks,
     cli_live,
     cli_members,
     cli_organisations,
     cli_places,
+    cli_tiers,
     cli_tokens,
     cli_users,
 )
@@ -31,6 +35,10 @@ ADMIN_GROUPS: tuple[ModuleType, ...] = (
     cli_doors,
     cli_kiosks,
     cli_places,
+    cli_tiers,
+    cli_guests,
+    cli_events,
+    cli_bookings,
     cli_live,
     cli_tokens,
     cli_users,

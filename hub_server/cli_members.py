@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_args
 
-from hub_server import cards, member_csv, members
+from hub_server import calendar_feed, cards, member_csv, members
 from hub_server.cli_common import Admin, Failure, ProgressBar, add_command, add_group, print_table
 from hub_server.cli_common import show_time as _time
 from hub_server.member_csv import check_window, format_moment
@@ -62,6 +62,11 @@ def add_commands(commands: "Commands") -> None:
         "--encoding", metavar="ENC", help="the file's encoding (default UTF-8; e.g. cp1252)"
     )
 
+    calendar = add_command(
+        group, "calendar", _calendar, "issue a member's private calendar address (shown once)"
+    )
+    calendar.add_argument("member", metavar="MEMBER", help="member id")
+    calendar.add_argument("--revoke", action="store_true", help="close the address instead")
     export = add_command(group, "export", _export, "write every member as CSV")
     export.add_argument("--output", metavar="FILE", help="write to FILE (default: standard output)")
 
@@ -135,6 +140,17 @@ def _show(admin: Admin, args: argparse.Namespace) -> int:
         ("id", "card", "kind", "label", "status", "issued"),
         ((c.id, f"…{c.hint}", c.kind, c.label, c.status, _time(c.issued_at, zone)) for c in held),
     )
+    return 0
+
+
+def _calendar(admin: Admin, args: argparse.Namespace) -> int:
+    if args.revoke:
+        closed = calendar_feed.revoke_token(admin.store, args.member, admin.actor)
+        print(f"{args.member}'s calendar address " + ("is closed" if closed else "was not open"))
+        return 0
+    token = calendar_feed.issue_token(admin.store, args.member, admin.actor)
+    print(f"/calendar/member/{token}.ics")
+    print("(shown once; prefix the dashboard's address; issuing again closes this one)")
     return 0
 
 

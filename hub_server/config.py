@@ -6,7 +6,7 @@ from pathlib import Path
 from pydantic import Field, field_validator, model_validator
 
 from hublink.config import Section, ServiceConfig
-from hublink.messages import ScheduleSpec, TimeRange, TimeZoneName, Weekday
+from hublink.messages import WEEKDAYS, ScheduleSpec, TimeRange, TimeZoneName, Weekday
 
 _CLOCK = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 
@@ -120,7 +120,7 @@ class DashboardSection(Section):
 
 
 def _office_hours() -> dict[Weekday, tuple[str, ...]]:
-    return {day: ("08:00-17:00",) for day in ("mon", "tue", "wed", "thu", "fri")}  # type: ignore[misc]
+    return {day: ("08:00-17:00",) for day in WEEKDAYS[:5]}
 
 
 class CommunitySection(Section):

@@ -20,7 +20,9 @@ from typing import Any
 
 import sqlite_utils
 
-from hub_server import enrolment, presence
+from hub_server import enrolment, kiosk_requests, presence, signups
+from hub_server.config import CommunitySection
+from hub_server.kiosk_requests import KioskRules
 from hub_server.presence_rules import PresenceRules
 from hub_server.store import Store, now_text
 from hublink.messages import (
@@ -65,6 +67,8 @@ class BatchResult:
     doors_changed: set[str] = field(default_factory=set)
     enrolled: list[enrolment.Enrolment] = field(default_factory=list)
     responses: list[tuple[str, KioskResponse]] = field(default_factory=list)
+    requests: list[tuple[str, KioskRequest]] = field(default_factory=list)
+    """Kiosk requests answered after the batch is stored, each in its own transaction."""
 
 
 @dataclass
@@ -88,6 +92,7 @@ class Ingest:
         rules: PresenceRules,
         *,
         on_batch: Callable[[BatchResult], None] | None = None,
+        kiosk: KioskRules | None = None,
         clock: Callable[[], datetime] = utcnow,
         batch_max: int = BATCH_MAX,
         queue_max: int = QUEUE_MAX,
@@ -95,6 +100,7 @@ class Ingest:
         self.store = store
         self.rules = rules
         self.on_batch = on_batch
+        self.kiosk = kiosk or KioskRules(rules.timezone.key, CommunitySection())
         self.clock = clock
         self.batch_max = batch_max
         self.stats = IngestStats()
@@ -199,6 +205,9 @@ class Ingest:
             for member_id, since in moved.items():
                 if presence.rebuild(db, member_id, since, self.rules, now):
                     result.presence_changed = True
+        for kiosk_id, request in result.requests:
+            answer = kiosk_requests.answer(self.store, kiosk_id, request, self.kiosk, self.clock())
+            result.responses.append((kiosk_id, answer))
         self.stats.batches += 1
         self.stats.stored += result.stored
         self.stats.duplicates += result.duplicates
@@ -270,10 +279,25 @@ class Ingest:
         if event.granted and event.member_id:
             since = moved.get(event.member_id)
             moved[event.member_id] = event.ts if since is None else min(since, event.ts)
+            self._attend(db, door_id, event.member_id, event.ts)
         elif event.reason == "unknown_credential" and event.credential:
             done = enrolment.match(db, door_id, event.credential, event.card_hint, event.ts)
             if done is not None:
                 result.enrolled.append(done)
+
+    def _attend(
+        self, db: sqlite_utils.Database, door_id: str, member_id: str, at: datetime
+    ) -> None:
+        """A granted tap at an event's room or zone marks the member attending."""
+        door = db.execute("SELECT zone_id, room_id FROM doors WHERE id = ?", (door_id,)).fetchone()
+        if door is not None and (door["zone_id"] or door["room_id"]):
+            signups.mark_attended(
+                db,
+                member_id,
+                at,
+                place=(door["zone_id"], door["room_id"]),
+                checkin_before_min=self.kiosk.community.checkin_before_min,
+            )
 
     def _door_log(
         self, db: sqlite_utils.Database, door_id: str, event: DoorEvent, result: BatchResult
@@ -298,31 +322,27 @@ class Ingest:
         moved: dict[str, datetime],
     ) -> None:
         if request.action != "check_out":
-            reply = KioskResponse(request_id=request.id, ok=False, reason="not_supported")
-            result.responses.append((kiosk_id, reply))
+            result.requests.append((kiosk_id, request))
             return
-        row = db.execute(
-            "SELECT c.member_id FROM credentials c JOIN members m ON m.id = c.member_id"
-            " WHERE c.hash = ? AND c.status = 'active' AND m.status != 'inactive'",
-            (request.credential,),
-        ).fetchone()
+        who = kiosk_requests.member_of(self.store, request.credential, request.ts)
+        member_id = None if who is None else who[0]  # a guest checks out under their pass
         # Taps earlier in this batch are not in presence yet: bring it up to date first.
         if (
-            row is not None
-            and row[0] in moved
-            and presence.rebuild(db, row[0], moved.pop(row[0]), self.rules, self.clock())
+            member_id is not None
+            and member_id in moved
+            and presence.rebuild(db, member_id, moved.pop(member_id), self.rules, self.clock())
         ):
             result.presence_changed = True
-        if row is None:
+        if member_id is None:
             reply = KioskResponse(request_id=request.id, ok=False, reason="unknown_credential")
         elif db.execute("SELECT 1 FROM checkouts WHERE id = ?", (request.id,)).fetchone():
             reply = KioskResponse(request_id=request.id, ok=True, reason="checked_out")
-        elif not presence.is_present(db, row[0]):
+        elif not presence.is_present(db, member_id):
             reply = KioskResponse(request_id=request.id, ok=False, reason="not_checked_in")
         else:
-            presence.record_checkout(db, row[0], request.ts, "kiosk", request.id)
-            since = moved.get(row[0])
-            moved[row[0]] = request.ts if since is None else min(since, request.ts)
+            presence.record_checkout(db, member_id, request.ts, "kiosk", request.id)
+            since = moved.get(member_id)
+            moved[member_id] = request.ts if since is None else min(since, request.ts)
             reply = KioskResponse(request_id=request.id, ok=True, reason="checked_out")
         result.responses.append((kiosk_id, reply))
 
@@ -369,3 +389,4 @@ def _merge(total: BatchResult, part: BatchResult) -> None:
     total.doors_changed |= part.doors_changed
     total.enrolled += part.enrolled
     total.responses += part.responses
+    total.requests += part.requests

@@ -1,6 +1,7 @@
 """Occupancy: people present per zone, per room and on the site; counts only, never names.
 
-The message also says whether the site is open now (:func:`site_state.is_open`).
+The message also says whether the site is open now (:func:`site_state.is_open`)
+and, per room, until when it is booked and when its next booking starts.
 """
 
 import threading
@@ -8,7 +9,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
-from hub_server import presence, site_state
+from hub_server import bookings, presence, site_state
 from hub_server.config import OccupancySection
 from hub_server.store import Store
 from hublink.messages import Fill, Level, Message, Occupancy, RoomFill, ZoneFill, utcnow
@@ -42,8 +43,11 @@ def current(
     now: datetime | None = None,
 ) -> Occupancy:
     """Occupancy now, from the open presence sessions and the zones' and rooms' capacities,
-    and whether the site is open at ``now`` (default: the current time) in ``timezone``."""
+    whether the site is open at ``now`` (default: the current time) in ``timezone``, and
+    each room's bookings around then (no names: until when it is booked, the next one)."""
+    now = now or utcnow()
     counts = presence.counts(store)
+    windows = bookings.room_windows(store, now)
     zones = store.query("SELECT id, name, capacity FROM zones ORDER BY name COLLATE NOCASE")
     rooms = store.query(
         "SELECT id, name, zone_id, capacity FROM rooms WHERE zone_id IS NOT NULL"
@@ -71,13 +75,17 @@ def current(
                 "zone_id": r["zone_id"],
                 "name": r["name"],
                 **fill(counts.rooms.get(r["id"], 0), r["capacity"]),
+                "booked_until": windows[r["id"]].booked_until if r["id"] in windows else None,
+                "next_booking_at": (
+                    windows[r["id"]].next_booking_at if r["id"] in windows else None
+                ),
             }
         )
         for r in rooms
     ]
     return Occupancy(
         site=Fill.model_validate(fill(counts.site, capacity)),
-        open=site_state.is_open(store, now or utcnow(), timezone),
+        open=site_state.is_open(store, now, timezone),
         zones=tuple(zone_fills),
         rooms=tuple(room_fills),
     )
@@ -107,6 +115,7 @@ class OccupancyPublisher:
         self._last: str | None = None
         self._places = -1
         self._open: object = _UNSEEN
+        self._windows: object = _UNSEEN
         self._lock = threading.Lock()
 
     def refresh(self, *, force: bool = False) -> bool:
@@ -132,4 +141,11 @@ class OccupancyPublisher:
         """True once after :func:`site_state.is_open` changes (the server asks every second)."""
         state = site_state.is_open(self.store, self.clock(), self.timezone)
         changed, self._open = state != self._open, state
+        return changed
+
+    def rooms_changed(self) -> bool:
+        """True once after a room's booking window changes: a booking made or cancelled (any
+        process), one beginning or ending (the server asks every second)."""
+        windows = bookings.room_windows(self.store, self.clock())
+        changed, self._windows = windows != self._windows, windows
         return changed

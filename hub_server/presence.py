@@ -173,14 +173,21 @@ class PersonIn:
 
 
 def who_is_in(store: Store) -> list[PersonIn]:
-    """Everyone in now with their name and where they are, by name."""
+    """Everyone in now with their name and where they are, by name; a guest (whose stays
+    carry their pass id) shows as "Guest of" their host instead of an organisation."""
     rows = store.query(
-        "SELECT p.member_id, m.first_name, m.last_name, o.name AS organisation,"
+        "SELECT p.member_id, coalesce(m.first_name, g.first_name) AS first_name,"
+        " coalesce(m.last_name, '') AS last_name,"
+        " CASE WHEN g.id IS NULL THEN o.name"
+        " ELSE 'Guest of ' || h.first_name || ' ' || h.last_name END AS organisation,"
         " z.name AS zone, r.name AS room, p.started_at, p.visit_start"
-        " FROM presence p JOIN members m ON m.id = p.member_id"
+        " FROM presence p LEFT JOIN members m ON m.id = p.member_id"
+        " LEFT JOIN guest_passes g ON m.id IS NULL AND g.id = p.member_id"
+        " LEFT JOIN members h ON h.id = g.host_member_id"
         " LEFT JOIN organisations o ON o.id = m.organisation_id"
         " LEFT JOIN zones z ON z.id = p.zone_id LEFT JOIN rooms r ON r.id = p.room_id"
-        " WHERE p.ended_at IS NULL ORDER BY m.search, p.member_id"
+        " WHERE p.ended_at IS NULL AND (m.id IS NOT NULL OR g.id IS NOT NULL)"
+        " ORDER BY coalesce(m.search, lower(g.first_name)), p.member_id"
     )
     return [
         PersonIn(

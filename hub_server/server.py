@@ -1,8 +1,9 @@
 """The hub server process: the store, the bus, and what runs between them.
 
 Threads: the link's (paho's network thread queues what arrives), the ingest
-(writes batches), the list publisher (deltas and snapshots), the kiosk
-directory publisher, housekeeping (automatic check-out, expired enrolments,
+(writes batches, then answers kiosk requests), the list publisher (deltas and
+snapshots), the kiosk directory publisher, the upcoming events publisher, the
+notification sender, housekeeping (automatic check-out, expired enrolments,
 occupancy after zone changes and when the site opens or closes) and, when
 enabled, the HTTP server.
 """
@@ -19,9 +20,12 @@ from hub_server.errors import HubError
 from hub_server.http_server import HttpServer
 from hub_server.ingest import BatchResult, Ingest
 from hub_server.kiosk_directory import DirectoryPublisher
+from hub_server.kiosk_requests import KioskRules
 from hub_server.list_publisher import ListPublisher
+from hub_server.notifications import NotificationSender
 from hub_server.occupancy import OccupancyPublisher
 from hub_server.store import Store
+from hub_server.upcoming_events import UpcomingPublisher
 from hublink.link import Link
 from hublink.messages import utcnow
 from hublink.runtime import setup_logging, stop_event_on_signals
@@ -63,7 +67,13 @@ class HubServer:
         self.link = link
         self.clock = clock
         self.rules = presence.rules_from(config)
-        self.ingest = Ingest(store, self.rules, on_batch=self._after_batch, clock=clock)
+        self.ingest = Ingest(
+            store,
+            self.rules,
+            on_batch=self._after_batch,
+            kiosk=KioskRules(config.hub.timezone, config.community),
+            clock=clock,
+        )
         self.lists = ListPublisher(
             store,
             link,
@@ -71,10 +81,21 @@ class HubServer:
             config.hub.timezone,
             snapshot_interval_s=config.lists.snapshot_interval_s,
             poll_interval_s=config.lists.poll_interval_s,
+            clock=clock,
+            community=config.community,
         )
         self.directories = DirectoryPublisher(
             store, link, link.topics, poll_interval_s=config.lists.poll_interval_s
         )
+        self.upcoming = UpcomingPublisher(
+            store,
+            link,
+            link.topics.events_upcoming(),
+            days=config.community.upcoming_days,
+            poll_interval_s=config.lists.poll_interval_s,
+            clock=clock,
+        )
+        self.notifications = NotificationSender(store, config.community.notify_command)
         self.occupancy = OccupancyPublisher(
             store,
             link,
@@ -98,6 +119,8 @@ class HubServer:
         self.link.start()
         self.lists.start()
         self.directories.start()
+        self.upcoming.start()
+        self.notifications.start()
         self.occupancy.places_changed()
         self.occupancy.open_changed()
         self._sweep()
@@ -117,6 +140,8 @@ class HubServer:
             self._housekeeping.join(5)
         self.lists.stop()
         self.directories.stop()
+        self.upcoming.stop()
+        self.notifications.stop()
         self.link.stop()
         self.ingest.stop()
 
@@ -150,7 +175,8 @@ class HubServer:
             try:
                 places = self.occupancy.places_changed()
                 opened = self.occupancy.open_changed()  # a door's mode, its open hours
-                if places or opened:
+                booked = self.occupancy.rooms_changed()  # a booking made, begun or ended
+                if places or opened or booked:
                     self.occupancy.refresh()
                 if ticks - last_sweep >= PRESENCE_SWEEP_S:
                     last_sweep = ticks

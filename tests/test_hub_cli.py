@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hub_server import audit, cards, members, schema
+from hub_server import audit, calendar_feed, cards, members, schema
 from hub_server.cli import ADMIN_GROUPS, build_parser, main
 from hub_server.cli_common import ProgressBar, print_table
 from hub_server.store import Store
@@ -604,3 +604,17 @@ def test_the_progress_bar_redraws_on_a_terminal():
     assert text.count("\r") == 101  # once per percent, not once per row
     assert text.endswith("\rimporting [##############################] 100% 200/200\n")
     assert "\n" not in text[:-1]
+
+
+def test_members_calendar_issues_an_address_once_and_revokes_it(hub):
+    hub.ok("members", "add", "--first-name", "Åsa", "--last-name", "Öberg", "--id", "m-asa")
+    out = hub.ok("members", "calendar", "m-asa")
+    path = out.splitlines()[0]
+    assert path.startswith("/calendar/member/htc_")
+    assert path.endswith(".ics")
+    token = path.removeprefix("/calendar/member/").removesuffix(".ics")
+    with hub.store() as store:
+        assert calendar_feed.member_of_token(store, token) == "m-asa"
+    assert hub.ok("members", "calendar", "m-asa", "--revoke").endswith("is closed\n")
+    with hub.store() as store:
+        assert calendar_feed.member_of_token(store, token) is None

@@ -191,10 +191,16 @@ def test_kiosk_check_out_with_an_unknown_card_says_so(store, ingest):
     assert [(r.ok, r.reason) for _, r in result.responses] == [(False, "unknown_credential")]
 
 
-def test_a_kiosk_request_the_hub_does_not_handle_yet_is_answered_not_dropped(store, ingest):
+def test_an_unreadable_kiosk_request_is_answered_and_costs_its_batch_nothing(store, ingest):
     request = KioskRequest(ts=at(0), action="booking", credential=credential("m-asa"))
-    result = ingest.process([Inbound("kiosk", "entrance", request)])
-    assert [(r.ok, r.reason) for _, r in result.responses] == [(False, "not_supported")]
+    result = ingest.process(
+        [Inbound("kiosk", "entrance", request), door("front", tap("m-asa", at(1)))]
+    )
+    assert [(r.request_id, r.ok, r.reason) for _, r in result.responses] == [
+        (request.id, False, "invalid_request")
+    ]
+    assert result.stored == 1
+    assert presence.is_present(store, "m-asa")
 
 
 def test_an_unknown_card_at_a_door_in_enrol_mode_is_attached_to_the_member(store):

@@ -3,20 +3,25 @@ emulator, and ``hubtap-kiosk`` drawing offscreen."""
 
 import socket
 import threading
-from datetime import datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from hardware.emulator import CardEmulator
-from hub_server import kiosks
+from hub_server import events, kiosks, places
 from hub_server.demo import free_port
-from hub_server.models import KioskIn
+from hub_server.events import EventIn
+from hub_server.models import KioskIn, RoomIn
 from hublink.link import Link
 from hublink.messages import KIOSK_DIRECTORY, utcnow
 from hublink.outbox import Outbox
 from kiosk import bus
 from kiosk.cache import Cache
 from kiosk.config import KioskConfig
+from kiosk.model import KioskModel
 from kiosk.service import build_model
 from kiosk.views import AnswerView
 from tests.conftest import SITE, mqtt_config
@@ -202,6 +207,76 @@ def test_check_out_at_the_kiosk_reaches_the_hub_and_comes_back(mosquitto, tmp_pa
                 assert isinstance(view, AnswerView)
                 assert view.message == "You are checked out. See you soon, Åsa!"
         assert wait_until(lambda: not _present(site, "m-asa"), WAIT_S)
+
+
+@contextmanager
+def kiosk_model(site: Site, port: int, workdir: Path, kiosk_id: str) -> Iterator[KioskModel]:
+    """A kiosk's model, link and outbox as ``hubtap-kiosk`` runs them, following the front door."""
+    workdir.mkdir()
+    config = KioskConfig.model_validate(
+        {
+            "site": {"id": SITE},
+            "data_dir": str(workdir),
+            "kiosk": {"id": kiosk_id, "door_id": "front", "timezone": "UTC"},
+        }
+    )
+    with Cache(workdir / "k.sqlite3") as cache, Outbox(workdir / "outbox.sqlite3") as outbox:
+        link = Link(mqtt_config(port), site.topics, client_id=f"kiosk-{kiosk_id}", outbox=outbox)
+        model, feeds = build_model(config, cache, bus.LinkSender(link, kiosk_id))
+        bus.attach(link, kiosk_id, "front", feeds, model, tap_max_age_s=10, clock=utcnow)
+        with link:
+            assert link.wait_connected(WAIT_S)
+            feeds.link_status(True)
+            assert wait_until(lambda: feeds.online and feeds.who(_hash("m-asa")), WAIT_S)
+            yield model
+
+
+def test_a_signup_and_a_booking_at_one_kiosk_show_on_every_kiosk(mosquitto, tmp_path):
+    with running_site(mosquitto, tmp_path) as site:
+        register_kiosk(site, "entrance")
+        register_kiosk(site, "lounge")
+        places.add_room(site.store, build(RoomIn, id="fjall", name="Fjäll", zone_id="glade",
+                                          capacity=6), ACTOR)  # fmt: skip
+        start = utcnow() + timedelta(hours=2)
+        event = events.add(site.store, build(EventIn, title="Forest yoga", host_member_id="m-bjorn",
+                                             zone_id="glade", starts_at=start, ends_at=start
+                                             + timedelta(hours=1), capacity=3), actor=ACTOR,
+                           now=utcnow())  # fmt: skip
+        door = site.start_door("front")
+        with (
+            kiosk_model(site, mosquitto.port, tmp_path / "a", "entrance") as here,
+            kiosk_model(site, mosquitto.port, tmp_path / "b", "lounge") as there,
+        ):
+
+            def seats(model: KioskModel) -> tuple[int, int] | None:
+                found = model.feeds.snapshot().events
+                mine = [e for e in (found.events if found else ()) if e.event_id == event.id]
+                return (mine[0].taken, mine[0].capacity) if mine else None
+
+            assert wait_until(lambda: seats(here) == seats(there) == (0, 3), WAIT_S)
+            door.tap(UIDS["m-asa"])
+            assert wait_until(lambda: here.screen == "badge", WAIT_S)
+            for button in ("signup", f"event:{event.id}", "confirm"):
+                here.press(button)
+            assert wait_until(lambda: here.view().state == "done", WAIT_S), here.view()
+            assert here.view().message == "You are signed up for Forest yoga."
+            assert wait_until(lambda: seats(here) == seats(there) == (1, 3), WAIT_S)
+
+            here.press("more")  # back to the badge: her plans now hold the sign-up
+            assert wait_until(lambda: any("Forest yoga" in line for line in here.view().agenda),
+                              WAIT_S), here.view()  # fmt: skip
+            for button in ("booking", "room:fjall", "hours:1", "confirm"):
+                here.press(button)
+            assert wait_until(lambda: here.view().state == "done", WAIT_S), here.view()
+
+            def booked(model: KioskModel) -> bool:
+                occupancy = model.feeds.snapshot().occupancy
+                rooms = occupancy.rooms if occupancy else ()
+                return any(r.room_id == "fjall" and r.booked_until for r in rooms)
+
+            assert wait_until(lambda: booked(here) and booked(there), WAIT_S)
+    row = site.store.query_one("SELECT member_id, source FROM bookings WHERE room_id = 'fjall'")
+    assert tuple(row) == ("m-asa", "kiosk")
 
 
 def _hash(member_id: str) -> str:

@@ -1,6 +1,6 @@
 """Occupancy: counts per zone, room and site with a level; never a name."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -12,6 +12,7 @@ from hub_server.occupancy import OccupancyPublisher, current, level
 from hub_server.places import add_room
 from hub_server.store import Store
 from hublink.messages import OCCUPANCY, Message
+from tests.helpers.community_data import ROOM, book_room, community
 from tests.helpers.hub_data import seed, tap
 
 T = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -66,3 +67,26 @@ def test_occupancy_counts_people_per_zone_room_and_site_without_names():
     payload = sent.payloads[0].decode()
     for private in ("Åsa", "Björn", "Sigrid", "m-asa", "Test"):
         assert private not in payload
+
+
+def test_rooms_say_until_when_they_are_booked_and_when_the_next_booking_starts():
+    with Store.memory() as store:
+        community(store)
+        now = [T]
+        publisher = OccupancyPublisher(store, Sent(), "t", OccupancySection(), "UTC",
+                                       clock=lambda: now[0])  # fmt: skip
+        assert publisher.rooms_changed()  # the first look
+        assert not publisher.rooms_changed()
+        book_room(store, T - timedelta(minutes=30), T + timedelta(hours=1))
+        book_room(store, T + timedelta(hours=1), T + timedelta(hours=2))  # back to back
+        book_room(store, T + timedelta(hours=3), T + timedelta(hours=4))
+        book_room(store, T + timedelta(hours=5), T + timedelta(hours=6), status="cancelled")
+        assert publisher.rooms_changed()
+        [room] = current(store, OccupancySection(), "UTC", now=T).rooms
+        assert (room.room_id, room.booked_until, room.next_booking_at) == (
+            ROOM, T + timedelta(hours=2), T + timedelta(hours=3)
+        )  # fmt: skip
+        now[0] = T + timedelta(hours=2)  # the run has ended
+        assert publisher.rooms_changed()
+        [room] = current(store, OccupancySection(), "UTC", now=now[0]).rooms
+        assert (room.booked_until, room.next_booking_at) == (None, T + timedelta(hours=3))
