@@ -15,16 +15,15 @@ so a leaked address is closed by issuing again.
 """
 
 import secrets
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import icalendar
 
-from hub_server import audit
+from hub_server import audit, bookings, events, signups
 from hub_server.errors import NotFound
-from hub_server.store import Store, now_text, parse_time
+from hub_server.store import Store, now_text
 from hub_server.tokens import token_hash
 
 TOKEN_PREFIX = "htc_"  # noqa: S105 (a prefix, not a secret)
@@ -48,83 +47,53 @@ class FeedItem:
     status: str = "CONFIRMED"  # or TENTATIVE, CANCELLED
 
 
-_EVENT_COLUMNS = (
-    "e.id, e.title, e.description, e.starts_at, e.ends_at, e.capacity, e.status,"
-    " e.updated_at, m.first_name AS host, COALESCE(r.name, z.name, '') AS place,"
-    " (SELECT COALESCE(SUM(1 + c.guests), 0) FROM signups c"
-    "   WHERE c.event_id = e.id AND c.status = 'confirmed')"
-    " + (SELECT COUNT(*) FROM invitations i WHERE i.event_id = e.id AND i.status = 'invited')"
-    " AS taken"
-)
-_EVENT_JOINS = (
-    " JOIN members m ON m.id = e.host_member_id"
-    " LEFT JOIN rooms r ON r.id = e.room_id LEFT JOIN zones z ON z.id = e.zone_id"
-)
-
-
 def public_items(store: Store, now: datetime) -> list[FeedItem]:
     """The open events around ``now``: seats and the host's first name, no attendees."""
-    rows = store.query(
-        f"SELECT {_EVENT_COLUMNS} FROM events e {_EVENT_JOINS}"  # noqa: S608 (constants)
-        " WHERE e.visibility = 'open' AND e.ends_at >= ? AND e.starts_at < ?"
-        " ORDER BY e.starts_at, e.id",
-        (now_text(now - timedelta(days=PAST_DAYS)), now_text(now + timedelta(days=AHEAD_DAYS))),
-    )
+    since, until = _span(now)
     items = []
-    for row in rows:
-        free = max(0, row["capacity"] - row["taken"])
-        lines = [f"Hosted by {row['host']}.", f"{free} of {row['capacity']} seats free."]
-        if row["description"]:
-            lines.insert(0, row["description"])
-        items.append(_event_item(row, "\n\n".join(lines), _status(row["status"])))
+    for event in events.find(
+        store, since=since, until=until, visibility="open", include_cancelled=True
+    ):
+        lines = [f"Hosted by {event.host_first_name}.",
+                 f"{max(0, event.free)} of {event.capacity} seats free."]  # fmt: skip
+        if event.description:
+            lines.insert(0, event.description)
+        items.append(_event_item(event, "\n\n".join(lines)))
     return items
 
 
 def member_items(store: Store, member_id: str, now: datetime) -> list[FeedItem]:
     """A member's signups, hosted events and room bookings around ``now``."""
-    since = now_text(now - timedelta(days=PAST_DAYS))
-    until = now_text(now + timedelta(days=AHEAD_DAYS))
+    since, until = _span(now)
     items: dict[str, FeedItem] = {}
-    hosted = store.query(
-        f"SELECT {_EVENT_COLUMNS} FROM events e {_EVENT_JOINS}"  # noqa: S608 (constants)
-        " WHERE e.host_member_id = ? AND e.ends_at >= ? AND e.starts_at < ?",
-        (member_id, since, until),
-    )
-    for row in hosted:
-        text = f"You host this. {row['taken']} of {row['capacity']} seats taken."
-        items[row["id"]] = _event_item(row, text, _status(row["status"]))
-    signed = store.query(
-        f"SELECT {_EVENT_COLUMNS}, s.status AS signup, s.guests, s.id AS queue_id"  # noqa: S608
-        f" FROM signups s JOIN events e ON e.id = s.event_id {_EVENT_JOINS}"
-        " WHERE s.member_id = ? AND s.status != 'cancelled' AND e.ends_at >= ?"
-        " AND e.starts_at < ?",
-        (member_id, since, until),
-    )
-    for row in signed:
-        if row["id"] in items:
+    for event in events.find(
+        store, since=since, until=until, host=member_id, include_cancelled=True
+    ):
+        text = f"You host this. {event.taken} of {event.capacity} seats taken."
+        items[event.id] = _event_item(event, text)
+    for signup in signups.of_member(store, member_id, since=since, until=until):
+        if signup.event_id in items:
             continue
-        if row["signup"] == "waitlisted":
-            place = _queue_place(store, row["id"], row["queue_id"])
-            text, status = f"You are number {place} on the waitlist.", "TENTATIVE"
+        if signup.status == "waitlisted":
+            text, status = f"You are number {signup.position} on the waitlist.", "TENTATIVE"
         else:
             text, status = "You are signed up.", "CONFIRMED"
-        if row["guests"]:
-            text += f" With {row['guests']} colleague(s)."
-        items[row["id"]] = _event_item(row, text, _status(row["status"], status))
-    for row in store.query(
-        "SELECT b.id, b.starts_at, b.ends_at, b.status, b.created_at, b.cancelled_at,"
-        " r.name AS room FROM bookings b JOIN rooms r ON r.id = b.room_id"
-        " WHERE b.member_id = ? AND b.event_id IS NULL AND b.ends_at >= ? AND b.starts_at < ?",
-        (member_id, since, until),
+        if signup.guests:
+            text += f" With {signup.guests} colleague(s)."
+        items[signup.event_id] = _event_item(events.get(store, signup.event_id), text, status)
+    for booking in bookings.of_member(
+        store, member_id, since=since, until=until, include_cancelled=True
     ):
-        items[row["id"]] = FeedItem(
-            uid=row["id"],
-            summary=f"{row['room']} booked",
-            starts_at=_time(row["starts_at"]),
-            ends_at=_time(row["ends_at"]),
-            updated_at=_time(row["cancelled_at"] or row["created_at"]),
-            location=row["room"],
-            status=_status(row["status"]),
+        if booking.event_id is not None:
+            continue
+        items[booking.id] = FeedItem(
+            uid=booking.id,
+            summary=f"{booking.room_name} booked",
+            starts_at=booking.starts_at,
+            ends_at=booking.ends_at,
+            updated_at=booking.cancelled_at or booking.created_at,
+            location=booking.room_name,
+            status=_status(booking.status),
         )
     return sorted(items.values(), key=lambda item: (item.starts_at, item.uid))
 
@@ -192,16 +161,16 @@ def member_of_token(store: Store, token: str) -> str | None:
     return None if row is None else str(row[0])
 
 
-def _event_item(row: sqlite3.Row, description: str, status: str) -> FeedItem:
+def _event_item(event: events.Event, description: str, live: str = "CONFIRMED") -> FeedItem:
     return FeedItem(
-        uid=row["id"],
-        summary=row["title"],
-        starts_at=_time(row["starts_at"]),
-        ends_at=_time(row["ends_at"]),
-        updated_at=_time(row["updated_at"]),
+        uid=event.id,
+        summary=event.title,
+        starts_at=event.starts_at,
+        ends_at=event.ends_at,
+        updated_at=event.updated_at,
         description=description,
-        location=row["place"],
-        status=status,
+        location=event.place,
+        status=_status(event.status, live),
     )
 
 
@@ -209,15 +178,5 @@ def _status(stored: str, live: str = "CONFIRMED") -> str:
     return "CANCELLED" if stored == "cancelled" else live
 
 
-def _queue_place(store: Store, event_id: str, queue_id: int) -> int:
-    row = store.query_one(
-        "SELECT COUNT(*) FROM signups WHERE event_id = ? AND status = 'waitlisted' AND id <= ?",
-        (event_id, queue_id),
-    )
-    return int(row[0]) if row else 1
-
-
-def _time(text: str) -> datetime:
-    moment = parse_time(text)
-    assert moment is not None
-    return moment
+def _span(now: datetime) -> tuple[datetime, datetime]:
+    return now - timedelta(days=PAST_DAYS), now + timedelta(days=AHEAD_DAYS)
