@@ -103,9 +103,11 @@ def _open_and_report(folder: str) -> int:
 
 
 def test_processes_creating_the_same_new_database_at_once_all_succeed(tmp_path):
-    context = multiprocessing.get_context("fork")
-    for attempt in range(5):
-        folder = tmp_path / str(attempt)
-        with context.Pool(3) as pool:
-            versions = pool.map(_open_and_report, [str(folder)] * 3)
-        assert versions == [len(schema.MIGRATIONS)] * 3
+    # Spawned, not forked: a fork copies whatever lock another test's thread
+    # held at that moment, and the child can wait on it forever.
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(3) as pool:
+        for attempt in range(5):
+            folder = str(tmp_path / str(attempt))
+            pending = pool.map_async(_open_and_report, [folder] * 3, chunksize=1)
+            assert pending.get(timeout=60) == [len(schema.MIGRATIONS)] * 3
