@@ -17,16 +17,19 @@ from pathlib import Path
 
 from hub_server import cards, doors, kiosks, members, organisations, places, tokens, users
 from hub_server.availability import AvailabilityBoard, Device
+from hub_server.config import CommunitySection
+from hub_server.demo_community import seed_community
 from hub_server.errors import HubError
 from hub_server.models import CardIn, DoorIn, KioskIn, MemberIn, OrganisationIn, ZoneIn, build
 from hub_server.store import Store
 from hublink.config import MqttConfig
 from hublink.link import Delivery, Link
-from hublink.messages import AccessEvent, DoorEvent, Occupancy
+from hublink.messages import AccessEvent, DoorEvent, Occupancy, UpcomingEvents, utcnow
 from hublink.runtime import stop_event_on_signals
 from hublink.topics import Topics
 
 SITE_ID = "demo"
+TIMEZONE = "Europe/Stockholm"
 DOOR, DOOR_ID = "door", "front"
 KIOSK, KIOSK_ID = "kiosk", "entrance"
 DEFAULT_PORT = 1883
@@ -197,7 +200,7 @@ def run_demo(workdir: Path, port: int | None = None) -> int:
 
 
 KIOSK_EXTRA = (
-    f'title = "Forest Hub"\ndoor_id = "{DOOR_ID}"\ntimezone = "Europe/Stockholm"\n'
+    f'title = "Forest Hub"\ndoor_id = "{DOOR_ID}"\ntimezone = "{TIMEZONE}"\n'
     "\n[display]\nfullscreen = false\nwidth = 800\nheight = 480\n"
 )
 """The demo kiosk follows the front door, in a window of the smaller touchscreen's size."""
@@ -217,7 +220,7 @@ def kiosk_invocation(config: Path, screens: Path) -> tuple[list[str], str]:
 
 def hub_extra(http_port: int) -> str:
     """The demo hub's own settings: its dashboard and HTTP API on ``http_port``."""
-    return f'\n[hub]\ntimezone = "Europe/Stockholm"\n\n[http]\nport = {http_port}\n'
+    return f'\n[hub]\ntimezone = "{TIMEZONE}"\n\n[http]\nport = {http_port}\n'
 
 
 @dataclass(frozen=True)
@@ -236,42 +239,51 @@ DEMO_ORGANISATION = "Forest Collective"
 def seed_hub(data_dir: Path, site_key: bytes) -> DemoAccess:
     """Seed the demo hub (once per demo folder); the demo's API token and dashboard login.
 
-    The kiosk is registered in a folder seeded before kiosks were, too.
+    The kiosk is registered in a folder seeded before kiosks were, too, and the
+    week's workshops are added again whenever none are coming up.
     """
+    with Store.in_folder(data_dir) as store:
+        access = _seed_people(store, data_dir, site_key)
+        for title in seed_community(store, CommunitySection(), TIMEZONE, utcnow()):
+            print(f"  seeded event: {title}", flush=True)
+        return access
+
+
+def _seed_people(store: Store, data_dir: Path, site_key: bytes) -> DemoAccess:
+    """The zone, door, kiosk, members, cards and logins (once per demo folder)."""
     actor = "demo"
     token_file = data_dir / "api-token"
     password_file = data_dir / "dashboard-password"
-    with Store.in_folder(data_dir) as store:
-        if not any(kiosk.id == KIOSK_ID for kiosk in kiosks.all_kiosks(store)):
-            kiosks.add(store, build(KioskIn, id=KIOSK_ID, name="Entrance kiosk"), actor)
-        if doors.door_ids(store):
-            return DemoAccess(
-                token_file.read_text().strip(),
-                DEMO_OPERATOR,
-                password_file.read_text().strip(),
-            )
-        zone_id, zone_name, capacity = DEMO_ZONE
-        places.add_zone(store, build(ZoneIn, id=zone_id, name=zone_name, capacity=capacity), actor)
-        doors.add(store, build(DoorIn, id=DOOR_ID, name="Front door", zone_id=zone_id), actor)
-        organisations.add(store, build(OrganisationIn, name=DEMO_ORGANISATION), actor)
-        for uid, member_id, first_name, role in DEMO_CARDS:
-            member = build(
-                MemberIn,
-                id=member_id,
-                first_name=first_name,
-                last_name="Demo",
-                role=role,
-                organisation=DEMO_ORGANISATION,
-            )
-            members.add(store, member, actor)
-            cards.add(store, site_key, build(CardIn, member_id=member_id, uid=uid), actor)
-        password = secrets.token_urlsafe(12)
-        users.add(store, DEMO_OPERATOR, password, "operator", actor, display_name="Demo operator")
-        token = tokens.create(store, "demo", actor)
-        for path, secret in ((token_file, token), (password_file, password)):
-            path.touch(mode=0o600)
-            path.write_text(secret + "\n")
-        return DemoAccess(token, DEMO_OPERATOR, password)
+    if not any(kiosk.id == KIOSK_ID for kiosk in kiosks.all_kiosks(store)):
+        kiosks.add(store, build(KioskIn, id=KIOSK_ID, name="Entrance kiosk"), actor)
+    if doors.door_ids(store):
+        return DemoAccess(
+            token_file.read_text().strip(),
+            DEMO_OPERATOR,
+            password_file.read_text().strip(),
+        )
+    zone_id, zone_name, capacity = DEMO_ZONE
+    places.add_zone(store, build(ZoneIn, id=zone_id, name=zone_name, capacity=capacity), actor)
+    doors.add(store, build(DoorIn, id=DOOR_ID, name="Front door", zone_id=zone_id), actor)
+    organisations.add(store, build(OrganisationIn, name=DEMO_ORGANISATION), actor)
+    for uid, member_id, first_name, role in DEMO_CARDS:
+        member = build(
+            MemberIn,
+            id=member_id,
+            first_name=first_name,
+            last_name="Demo",
+            role=role,
+            organisation=DEMO_ORGANISATION,
+        )
+        members.add(store, member, actor)
+        cards.add(store, site_key, build(CardIn, member_id=member_id, uid=uid), actor)
+    password = secrets.token_urlsafe(12)
+    users.add(store, DEMO_OPERATOR, password, "operator", actor, display_name="Demo operator")
+    token = tokens.create(store, "demo", actor)
+    for path, secret in ((token_file, token), (password_file, password)):
+        path.touch(mode=0o600)
+        path.write_text(secret + "\n")
+    return DemoAccess(token, DEMO_OPERATOR, password)
 
 
 def describe_event(door_id: str, event: DoorEvent) -> str:
@@ -306,6 +318,20 @@ def _show_occupancy(delivery: Delivery[Occupancy]) -> None:
     print(describe_occupancy(delivery.message), flush=True)
 
 
+def describe_upcoming(upcoming: UpcomingEvents) -> str:
+    """One line for the upcoming events the kiosks show, as the demo prints it."""
+    seats = "; ".join(
+        f"{event.title} {event.taken}/{event.capacity}"
+        + (f" +{event.waitlist} waiting" if event.waitlist else "")
+        for event in upcoming.events
+    )
+    return f"  events/upcoming: {seats or 'none'}"
+
+
+def _show_upcoming(delivery: Delivery[UpcomingEvents]) -> None:
+    print(describe_upcoming(delivery.message), flush=True)
+
+
 def _tap(uid: str, reader_port: int) -> None:
     subprocess.run(  # noqa: S603  (our own command)
         [_script("hubtap-card"), "tap", uid, "--port", str(reader_port)],
@@ -332,6 +358,7 @@ def _watch(parts: list[Part], port: int, stop: threading.Event, reader_port: int
     board.attach(monitor)
     monitor.subscribe(topics.door_event(DOOR_ID), _show_door_events, dedupe=True)
     monitor.subscribe(topics.occupancy(), _show_occupancy)
+    monitor.subscribe(topics.events_upcoming(), _show_upcoming)
     list_applied = threading.Event()
     monitor.subscribe(
         topics.door_state(DOOR_ID),

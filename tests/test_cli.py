@@ -151,6 +151,9 @@ def test_demo_starts_the_system_and_ctrl_c_stops_every_process(tmp_path):
     assert "occupancy: site 1/12 green; Campfire circle 1/12 green" in text
     assert "door front: card …0001 denied (unknown_credential)" in text
     assert "door front: online" in text
+    # the week's workshops reach the kiosks with their seats (Astrid and a colleague at yoga)
+    assert "seeded event: Forest yoga" in text
+    assert "events/upcoming: Map reading for beginners 0/6; Forest yoga 2/10" in text
     assert "kiosk entrance: online" in text
     assert f"offscreen: screenshots in {screens}" in text
     child_pids = [
