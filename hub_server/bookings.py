@@ -29,6 +29,7 @@ from hub_server import audit, pricing
 from hub_server.config import CommunitySection
 from hub_server.errors import Conflict, Invalid, NotFound, Refused
 from hub_server.local_days import day_bounds
+from hub_server.membership import check_standing
 from hub_server.models import EntityId, Input, Source
 from hub_server.store import Store, now_text
 from hublink.messages import UtcDatetime
@@ -148,7 +149,7 @@ def book(
         member = db.execute("SELECT * FROM members WHERE id = ?", (data.member_id,)).fetchone()
         if member is None:
             raise NotFound(f"no member {data.member_id!r}")
-        _check_member(member, now)
+        check_standing(member, now, "bookings")
         _check_start(room["name"], starts_at, now, community, zone)
         _refuse_clash(db, room, starts_at, ends_at, zone)
         cost = _price(db, room, data, community, timezone)
@@ -227,17 +228,6 @@ def _check_length(minutes: int, community: CommunitySection) -> None:
     longest = int(community.booking_max_h * 60)
     if minutes > longest:
         raise Invalid("minutes", f"must be at most {community.booking_max_h:g} hours")
-
-
-def _check_member(member: sqlite3.Row, now: datetime) -> None:
-    name = member["first_name"]
-    if member["status"] != "active":
-        raise Refused("not_allowed", f"{name}'s membership is {member['status']}: no bookings")
-    at = now_text(now)
-    if member["valid_from"] and at < member["valid_from"]:
-        raise Refused("not_allowed", f"{name}'s membership has not started yet: no bookings")
-    if member["valid_until"] and at >= member["valid_until"]:
-        raise Refused("not_allowed", f"{name}'s membership has ended: no bookings")
 
 
 def _check_start(

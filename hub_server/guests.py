@@ -28,6 +28,7 @@ from pydantic import AfterValidator, BaseModel, StringConstraints, model_validat
 from hub_server import audit
 from hub_server.errors import Conflict, Invalid, NotFound, Refused
 from hub_server.local_days import day_bounds
+from hub_server.membership import check_standing
 from hub_server.models import EntityId, Input, Source, build, one_line
 from hub_server.store import Store, now_text, parse_time
 from hublink.messages import CredentialHash
@@ -316,14 +317,7 @@ def _host(db: sqlite_utils.Database, member_id: str, now: datetime) -> sqlite3.R
     ).fetchone()
     if host is None:
         raise NotFound(f"no member {member_id!r}")
-    name = host["first_name"]
-    if host["status"] != "active":
-        raise Refused("not_allowed", f"{name}'s membership is {host['status']}: no guests")
-    valid_from, valid_until = parse_time(host["valid_from"]), parse_time(host["valid_until"])
-    if (valid_from is not None and now < valid_from) or (
-        valid_until is not None and now >= valid_until
-    ):
-        raise Refused("not_allowed", f"{name}'s membership is not valid now: no guests")
+    check_standing(host, now, "guests")
     return host
 
 

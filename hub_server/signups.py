@@ -56,6 +56,7 @@ import sqlite_utils
 
 from hub_server import audit, notifications
 from hub_server.errors import Invalid, NotFound, Refused
+from hub_server.membership import check_standing
 from hub_server.store import Store, now_text, parse_time
 
 Source = Literal["kiosk", "dashboard", "api", "cli"]
@@ -168,10 +169,7 @@ def sign_up(
         event = event_row(db, event_id)
         member = _member_row(db, member_id)
         check_open(event, now, "signups are closed")
-        if member["status"] != "active":
-            raise Refused(
-                "not_allowed", f"{member['first_name']} is not an active member, so cannot sign up"
-            )
+        check_standing(member, now, "sign-ups")
         if _live(db, event_id, member_id) is not None:
             raise Refused(
                 "already_signed_up",
@@ -536,7 +534,9 @@ def _not_signed_up(event: sqlite3.Row, member: sqlite3.Row) -> Refused:
 
 def _member_row(conn: Any, member_id: str) -> sqlite3.Row:
     row: sqlite3.Row | None = conn.execute(
-        "SELECT id, first_name, status, organisation_id FROM members WHERE id = ?", (member_id,)
+        "SELECT id, first_name, status, valid_from, valid_until, organisation_id FROM members"
+        " WHERE id = ?",
+        (member_id,),
     ).fetchone()
     if row is None:
         raise NotFound(f"no member {member_id!r}")

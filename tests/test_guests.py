@@ -197,7 +197,7 @@ def test_the_host_must_exist_and_be_an_active_valid_member(store):
     members.change(store, "m-asa", build(MemberChange, valid_until=NOW), ACTOR)
     assert refusal(store, host="m-asa") == (
         "not_allowed",
-        "Åsa's membership is not valid now: no guests",
+        "Åsa's membership has ended: no guests",
     )
 
 

@@ -8,7 +8,7 @@ import pytest
 from hub_server import audit, events, invitations, members, notifications, signups
 from hub_server.errors import Invalid, NotFound, Refused
 from hub_server.invitations import InvitationIn
-from hub_server.models import build
+from hub_server.models import MemberChange, build
 from hub_server.signups import SignupResult
 from hub_server.store import Store
 from tests.helpers.community_data import (
@@ -154,7 +154,18 @@ def test_an_inactive_member_may_not_sign_up(store):
     event = add_event(store)
     members.deactivate(store, "m-asa", ACTOR)
     message = refused("not_allowed", lambda: sign_up(store, event.id, "m-asa"), store)
-    assert message == "Åsa is not an active member, so cannot sign up"
+    assert message == "Åsa's membership is inactive: no sign-ups"
+
+
+def test_a_member_outside_their_validity_may_not_sign_up(store):
+    event = add_event(store)
+    members.change(store, "m-asa", build(MemberChange, valid_until=NOW), ACTOR)
+    message = refused("not_allowed", lambda: sign_up(store, event.id, "m-asa"), store)
+    assert message == "Åsa's membership has ended: no sign-ups"
+    members.change(store, "m-bjorn", build(MemberChange, valid_from=NOW + MINUTE), ACTOR)
+    message = refused("not_allowed", lambda: sign_up(store, event.id, "m-bjorn"), store)
+    assert message == "Björn's membership has not started yet: no sign-ups"
+    assert sign_up(store, event.id, "m-bjorn", now=NOW + MINUTE).status == "confirmed"
 
 
 @pytest.mark.parametrize(
