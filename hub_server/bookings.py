@@ -31,6 +31,7 @@ from hub_server.errors import Conflict, Invalid, NotFound, Refused
 from hub_server.local_days import day_bounds
 from hub_server.membership import check_standing
 from hub_server.models import EntityId, Input, Source
+from hub_server.site_hours import LAST_YEAR
 from hub_server.store import Store, now_text
 from hublink.messages import UtcDatetime
 
@@ -60,6 +61,8 @@ class BookingIn(Input):
     @field_validator("starts_at")
     @classmethod
     def _whole_minute(cls, value: datetime) -> datetime:
+        if value.year > LAST_YEAR:
+            raise ValueError(f"must be in the year {LAST_YEAR} or before")
         return value.replace(second=0, microsecond=0)
 
     @property

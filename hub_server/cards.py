@@ -21,18 +21,12 @@ def add(
     store: Store, site_key: bytes, data: CardIn, actor: str, *, now: datetime | None = None
 ) -> Card:
     """Attach the card with ``data.uid`` to a member (``now``: when, for guest passes)."""
-    try:
-        uid = parse_uid(data.uid)
-    except CredentialError as err:
-        raise Invalid("uid", str(err)) from err
-    if not uid:
-        raise Invalid("uid", "is empty")
-    hint = card_hint(uid) or uid.hex()
+    credential, hint = hashed_uid(site_key, data.uid)
     with store.write() as db:
         card_id = attach(
             db,
             data.member_id,
-            credential_hash(site_key, uid),
+            credential,
             hint,
             kind=data.kind,
             label=data.label,
@@ -40,6 +34,18 @@ def add(
         )
         audit.record(db, actor, "card.add", data.member_id, card=card_id, hint=hint)
     return get(store, card_id)
+
+
+def hashed_uid(site_key: bytes, uid_text: str, field: str = "uid") -> tuple[str, str]:
+    """A card's keyed hash and the hint to show, from its UID as typed (hex);
+    :class:`Invalid` naming ``field`` for a UID that is not one."""
+    try:
+        uid = parse_uid(uid_text)
+    except CredentialError as err:
+        raise Invalid(field, str(err)) from err
+    if not uid:
+        raise Invalid(field, "is empty")
+    return credential_hash(site_key, uid), card_hint(uid) or uid.hex()
 
 
 def attach(

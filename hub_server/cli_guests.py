@@ -4,12 +4,9 @@ import argparse
 from datetime import date
 from typing import TYPE_CHECKING
 
-from hub_server import guests
+from hub_server import cards, guests
 from hub_server.cli_common import Admin, add_command, add_group, print_table, show_time
-from hub_server.errors import Invalid
 from hub_server.models import build
-from hublink.credentials import card_hint, credential_hash, parse_uid
-from hublink.errors import CredentialError
 from hublink.messages import utcnow
 
 if TYPE_CHECKING:
@@ -112,10 +109,4 @@ def _day(admin: Admin, text: str | None) -> date | None:
 
 def _hashed(admin: Admin, uid_text: str) -> tuple[str, str]:
     """A card's keyed hash and the hint to show, from its UID."""
-    try:
-        uid = parse_uid(uid_text)
-    except CredentialError as err:
-        raise Invalid("UID", str(err)) from err
-    if not uid:
-        raise Invalid("UID", "is empty")
-    return credential_hash(admin.site_key("a guest's card"), uid), card_hint(uid) or uid.hex()
+    return cards.hashed_uid(admin.site_key("a guest's card"), uid_text, "UID")

@@ -9,8 +9,8 @@
 - Cancelling an invitation frees its seat, which promotes from the waitlist. Cancelled
   invitations stay on record.
 
-Invitees' emails are for the hosts and operators on the dashboard only; no public
-surface (kiosk, published topics) ever shows them.
+Invitees' emails are for the hosts and operators on the dashboard and for API tokens;
+no public surface (kiosk, published topics, calendar feeds) ever shows them.
 """
 
 import sqlite3
@@ -46,7 +46,7 @@ class InvitationIn(Input):
 
 @dataclass(frozen=True)
 class Invitation:
-    """An invitation as stored (dashboard only: it has the invitee's email)."""
+    """An invitation as stored (dashboard and API only: it has the invitee's email)."""
 
     id: int
     event_id: str

@@ -170,6 +170,7 @@ def test_the_length_rules_follow_the_configuration(store):
         ({"minutes": 0}, "minutes"),
         ({"minutes": -15}, "minutes"),
         ({"starts_at": datetime(2026, 12, 1, 10)}, "starts_at"),  # no offset
+        ({"starts_at": datetime(9999, 12, 31, 23, tzinfo=UTC)}, "starts_at"),  # ends past 9999
         ({"room_id": "no room!"}, "room_id"),
         ({"colour": "red"}, "colour"),
     ],

@@ -49,7 +49,19 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from hub_server.api import access_log, cards, doors, live, members, organisations, places
+from hub_server.api import (
+    access_log,
+    billing,
+    bookings,
+    cards,
+    doors,
+    events,
+    guests,
+    live,
+    members,
+    organisations,
+    places,
+)
 from hub_server.api.auth import authenticate_request, authenticated
 from hub_server.api.context import ApiContext, context_of, hub_context
 from hub_server.api.errors import (
@@ -91,8 +103,11 @@ def create_app(
     app = FastAPI(
         title=TITLE,
         version=api_version(),
-        description="Members, organisations, cards, doors, zones, rooms and the access log "
-        "of one hubtap hub. Every route needs `Authorization: Bearer <token>`.",
+        description="Members, organisations, cards, doors, zones, rooms, the access log, "
+        "events with their sign-ups and invitations, room bookings, guest passes and monthly "
+        "billing of one hubtap hub. Every route needs `Authorization: Bearer <token>`. "
+        "A `409` that a rule refused carries the rule's code in `reason` (`full`, "
+        "`room_taken`, …).",
         openapi_url=OPENAPI_URL,
         docs_url=None,
         redoc_url=None,
@@ -109,6 +124,10 @@ def create_app(
     app.include_router(places.router, prefix=PREFIX)
     app.include_router(access_log.router, prefix=PREFIX)
     app.include_router(live.router, prefix=PREFIX)
+    app.include_router(events.router, prefix=PREFIX)
+    app.include_router(bookings.router, prefix=PREFIX)
+    app.include_router(guests.router, prefix=PREFIX)
+    app.include_router(billing.router, prefix=PREFIX)
     return app
 
 

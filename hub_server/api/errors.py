@@ -2,7 +2,8 @@
 
 The services raise :mod:`hub_server.errors`; this module maps them:
 :class:`~hub_server.errors.NotFound` 404, :class:`~hub_server.errors.Invalid`
-422 (with ``field``), :class:`~hub_server.errors.Conflict` 409,
+422 (with ``field``), :class:`~hub_server.errors.Conflict` 409 (a
+:class:`~hub_server.errors.Refused` with its code in ``reason``),
 :class:`Unauthorized` 401, :class:`Unavailable` and
 :class:`~hub_server.errors.StoreError` 503, any other hub error 400.
 An :class:`OverflowError` (a number or date past what SQLite or
@@ -18,10 +19,10 @@ from typing import Any
 
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
-from hub_server.errors import Conflict, HubError, Invalid, NotFound, StoreError
+from hub_server.errors import Conflict, HubError, Invalid, NotFound, Refused, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,10 @@ class ErrorBody(BaseModel):
 
     error: str
     field: str | None = None
+    reason: str | None = Field(
+        default=None,
+        description="a 409's refusal code (`full`, `room_taken`, …), as the kiosk words it",
+    )
 
 
 STATUS: dict[type[HubError], int] = {
@@ -61,7 +66,7 @@ STATUS: dict[type[HubError], int] = {
 _DESCRIPTIONS = {
     401: "No token, or an unknown or revoked one",
     404: "Something the request names does not exist",
-    409: "The change clashes with what is stored",
+    409: "The change clashes with what is stored, or a rule refuses it (`reason` says which)",
     422: "Input that breaks a rule; `field` names it",
     503: "The hub cannot do this now",
 }
@@ -87,9 +92,12 @@ def error_response(
     message: str,
     field: str | None = None,
     headers: dict[str, str] | None = None,
+    *,
+    reason: str | None = None,
 ) -> JSONResponse:
     """An error answer in the API's one shape."""
-    content = ErrorBody(error=message, field=field).model_dump(exclude_none=True)
+    body = ErrorBody(error=message, field=field, reason=reason)
+    content = body.model_dump(exclude_none=True)
     return JSONResponse(content, status_code=status, headers=headers)
 
 
@@ -98,6 +106,8 @@ def hub_error_response(err: HubError) -> JSONResponse:
     status = status_of(err)
     if isinstance(err, Invalid):
         return error_response(status, str(err), err.field)
+    if isinstance(err, Refused):
+        return error_response(status, str(err), reason=err.reason)
     if isinstance(err, Unauthorized):
         challenge = 'Bearer error="invalid_token"' if err.invalid_token else "Bearer"
         return error_response(status, str(err), headers={"WWW-Authenticate": challenge})
