@@ -21,9 +21,13 @@ from hub_server.api.errors import STATUS
 from hub_server.dashboard import (
     access_log,
     audit,
+    billing,
+    bookings,
     calendar,
     charts,
     doors,
+    events,
+    guests,
     login,
     members,
     organisations,
@@ -65,7 +69,19 @@ def create_dashboard(ctx: ApiContext, feed: ChangeFeed) -> FastAPI:
     app.include_router(login.router)
     app.include_router(calendar.router)  # public: no sign-in
     pages = APIRouter(dependencies=[Depends(signed_in)])
-    for module in (overview, members, organisations, doors, access_log, charts, audit):
+    for module in (
+        overview,
+        members,
+        organisations,
+        doors,
+        events,
+        bookings,
+        guests,
+        billing,
+        access_log,
+        charts,
+        audit,
+    ):
         pages.include_router(module.router)
     app.include_router(pages)
     _add_error_handlers(app)
