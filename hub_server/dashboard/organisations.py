@@ -55,7 +55,7 @@ def organisation_page(
 ) -> HTMLResponse:
     """An organisation's members (any status) with their hours on site in the month."""
     org = organisations.get(ctx.store, org_id)
-    chosen, months = _months(ctx, month)
+    chosen, months = month_picker(ctx, month)
     people = site_hours.organisation_members(ctx.store, org.id, *chosen)
     return render.page(
         request,
@@ -79,7 +79,7 @@ def _list_page(
     errors: dict[str, str],
     status_code: int = 200,
 ) -> HTMLResponse:
-    chosen, months = _months(ctx, month)
+    chosen, months = month_picker(ctx, month)
     seconds = site_hours.organisation_seconds(ctx.store, *chosen)
     return render.page(
         request,
@@ -95,7 +95,7 @@ def _list_page(
     )
 
 
-def _months(ctx: ApiContext, month: str) -> tuple[site_hours.Interval, dict[str, object]]:
+def month_picker(ctx: ApiContext, month: str) -> tuple[site_hours.Interval, dict[str, object]]:
     """The month asked for (this month by default) as a UTC period, and the picker's values."""
     zone = ctx.zone
     this_month = site_hours.month_of(utcnow(), zone)
