@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser
 
 from hublink.config import MqttConfig
 from hublink.topics import Topics
@@ -33,6 +34,15 @@ prepare_kivy(
 )
 
 SITE = "testsite"
+
+
+@pytest.fixture(scope="session")
+def chromium_browser() -> Iterator[Browser]:
+    """Debian's Chromium, started once for every dashboard test that drives it."""
+    from tests.helpers.browser import chromium  # noqa: PLC0415  (it imports this module)
+
+    with chromium() as browser:
+        yield browser
 
 
 @pytest.fixture

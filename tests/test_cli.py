@@ -134,7 +134,9 @@ def test_demo_starts_the_system_and_ctrl_c_stops_every_process(tmp_path):
         assert output.wait_for("Ready.", 60), "".join(output.seen)
         arrived = "occupancy: site 1/12"
         assert any(arrived in line for line in output.seen) or output.wait_for(arrived, 30)
-        overview = demo_dashboard("".join(output.seen))
+        overview, events_page, rooms_page = demo_dashboard(
+            "".join(output.seen), "/", "/events", "/bookings"
+        )
         # the kiosk follows the front door: Astrid's tap was greeted, the unknown card refused
         assert wait_until((screens / "badge.png").exists, 30)
         assert wait_until((screens / "denied.png").exists, 30)
@@ -166,10 +168,12 @@ def test_demo_starts_the_system_and_ctrl_c_stops_every_process(tmp_path):
     assert (tmp_path / "door" / "outbox.sqlite3").exists()
     assert "Campfire circle" in overview  # the dashboard the demo printed, signed in
     assert "Astrid Demo" in overview  # who is in: the member whose card was granted
+    assert "Forest yoga" in events_page  # the seeded week of workshops
+    assert "Lookout room" in rooms_page  # the bookable room and its booking
 
 
-def demo_dashboard(printed: str) -> str:
-    """Sign in to the dashboard with the login the demo printed; the overview page."""
+def demo_dashboard(printed: str, *paths: str) -> list[str]:
+    """Sign in to the dashboard with the login the demo printed; the pages at ``paths``."""
     found = re.search(
         r"Dashboard: (http://\S+) — sign in as '(\S+)' with the password '(\S+)'", printed
     )
@@ -181,7 +185,7 @@ def demo_dashboard(printed: str) -> str:
             "/login", data={"username": username, "password": password, "csrf": csrf_in(form.text)}
         )
         assert answer.status_code == 200, answer.text
-        return answer.text
+        return [client.get(path).raise_for_status().text for path in paths]
 
 
 def test_an_unwritable_data_dir_is_a_clear_error(tmp_path):

@@ -22,8 +22,14 @@ from tests.helpers.hub_data import seed
 PUBLIC = {"/login", "/calendar", "/calendar.ics", "/calendar/member/x-1.ics"}
 """Dashboard routes anyone may reach (the SpaceAPI joins later)."""
 
-HOST_PAGES = {"/", "/live/overview", "/charts", "/logout"}
-"""What a host may reach; every other dashboard route is for operators."""
+HOST_PAGES = {
+    *("/", "/live/overview", "/charts", "/logout"),
+    *("/bookings", "/bookings/x-1/cancel", "/guests", "/guests/x-1/card", "/guests/x-1/cancel"),
+    *("/events", "/events/new", "/events/x-1", "/events/x-1/edit", "/events/x-1/cancel"),
+    *("/events/x-1/signups", "/events/x-1/signups/x-1/guests", "/events/x-1/signups/x-1/cancel"),
+    *("/events/x-1/invitations", "/events/x-1/invitations/x-1/cancel"),
+}
+"""What a host may reach (their events, rooms and guests); every other route is for operators."""
 
 
 @pytest.fixture
@@ -66,7 +72,10 @@ def fresh_client(site: Site) -> TestClient:
 
 def test_the_dashboard_has_the_pages_of_the_issue(site):
     gets = set(routes(site, "GET"))
-    for path in ("/", "/members", "/organisations", "/doors", "/access-log", "/charts", "/audit"):
+    for path in (
+        *("/", "/members", "/organisations", "/doors", "/access-log", "/charts", "/audit"),
+        *("/events", "/events/notifications", "/bookings", "/guests", "/billing", "/billing/tiers"),
+    ):
         assert path in gets
 
 

@@ -16,77 +16,43 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, expect
+from playwright.sync_api import Browser, Page, expect
 
-from hub_server import members, organisations, users
-from hub_server.demo import free_port
+from hub_server import members, organisations
 from hub_server.models import OrganisationIn, build
-from tests.helpers.brokers import Mosquitto
-from tests.helpers.browser import chromium, screenshot_path
-from tests.helpers.dashboard import PASSWORD
+from tests.helpers.browser import checked_page, live_hub, screenshot_path, sign_in
 from tests.helpers.hub_data import UIDS
 from tests.helpers.hub_process import WAIT_S
-from tests.helpers.hub_site import DoorRig, Site, running_site
+from tests.helpers.hub_site import DoorRig, Site
 
 pytestmark = pytest.mark.mosquitto
 
 WAIT_MS = WAIT_S * 1000
-EXPECTED_STATUS = "status of 422"
-"""Chromium logs a form sent back with its errors (422) as a failed load: that one is wanted."""
 NEW_CARD = "04C0FFEE00BEEF"  # nobody holds it until it is enrolled
 
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Site, str]]:
-    workdir = tmp_path_factory.mktemp("dashboard")
-    (workdir / "broker").mkdir()
-    broker = Mosquitto(workdir / "broker")
-    broker.start()
-    port = free_port()
-    try:
-        with running_site(broker, workdir, http_port=port) as site:
-            users.add(site.store, "ada", PASSWORD, "operator", "test", display_name="Ada")
-            site.start_door("front")
-            yield site, f"http://127.0.0.1:{port}"
-    finally:
-        broker.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as browser:
-        yield browser
+    with live_hub(tmp_path_factory.mktemp("dashboard")) as (site, base):
+        site.start_door("front")
+        yield site, base
 
 
 @pytest.fixture
-def page(hub: tuple[Site, str], browser: Browser) -> Iterator[Page]:
+def page(hub: tuple[Site, str], chromium_browser: Browser) -> Iterator[Page]:
     """A fresh context, signed in as the operator; fails the test on any console error
     (a Content-Security-Policy violation shows there)."""
-    _, base = hub
-    context = browser.new_context(base_url=base, accept_downloads=True)
-    page = context.new_page()
-    problems: list[str] = []
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error" and EXPECTED_STATUS not in message.text:
-            problems.append(message.text)
-
-    page.on("console", on_console)
-    page.on("pageerror", lambda err: problems.append(str(err)))
-    sign_in(page)
-    yield page
-    context.close()
-    assert problems == [], f"the browser reported errors: {problems}"
+    with checked_page(chromium_browser, hub[1]) as page:
+        sign_in_from_home(page)
+        yield page
 
 
-def sign_in(page: Page, username: str = "ada", password: str = PASSWORD) -> None:
+def sign_in_from_home(page: Page) -> None:
+    """Open the overview, get sent to the login (screenshot), sign in as the operator."""
     page.goto("/")
     expect(page).to_have_url(re.compile(r"/login\?next=/$"))
     page.screenshot(path=screenshot_path("login"), full_page=True)
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+    sign_in(page)
 
 
 def front(hub: tuple[Site, str]) -> DoorRig:
@@ -105,9 +71,9 @@ def test_sign_in_and_out(page: Page):
     expect(page).to_have_url(re.compile(r"/login\?next=/members$"))
 
 
-def test_a_wrong_password_is_said_plainly(hub, browser: Browser):
+def test_a_wrong_password_is_said_plainly(hub, chromium_browser: Browser):
     _, base = hub
-    context = browser.new_context(base_url=base)
+    context = chromium_browser.new_context(base_url=base)
     page = context.new_page()
     page.goto("/login")
     page.get_by_label("Username").fill("ada")

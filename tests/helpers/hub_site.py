@@ -210,7 +210,8 @@ class Site:
             f"no such snapshot for {door_id}: "
             f"{[(m.version, m.id) for m in self.snapshots.messages if m.door_id == door_id]}"
         )
-        return next(m for m in self.snapshots.messages if m.door_id == door_id and check(m))
+        snapshots: list[AclSnapshot] = self.snapshots.messages
+        return next(m for m in snapshots if m.door_id == door_id and check(m))
 
     def response_to(self, request: KioskRequest) -> KioskResponse:
         def answered(items: list[Delivery[Any]]) -> bool:
@@ -219,7 +220,8 @@ class Site:
         assert self.responses.wait_until(answered, WAIT_S), (
             f"no answer to kiosk request {request.id}:\n{self.hub.log_tail()}"
         )
-        return next(m for m in self.responses.messages if m.request_id == request.id)
+        responses: list[KioskResponse] = self.responses.messages
+        return next(m for m in responses if m.request_id == request.id)
 
 
 @contextmanager
