@@ -36,9 +36,11 @@ prepare_kivy(
 SITE = "testsite"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium_browser() -> Iterator[Browser]:
-    """Debian's Chromium, started once for every dashboard test that drives it."""
+    """Debian's Chromium for one test module. Not for the session: Playwright's sync API
+    keeps an event loop running on the main thread while it is open, and the embedded
+    broker's tests need to start their own."""
     from tests.helpers.browser import chromium  # noqa: PLC0415  (it imports this module)
 
     with chromium() as browser:
