@@ -31,7 +31,7 @@ import random
 import tempfile
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -50,6 +50,7 @@ from benchmarks.hub_common import (
     child_process,
     credential,
     hub_config,
+    member_id,
     populate,
     usable,
 )
@@ -58,7 +59,7 @@ from hub_server.errors import HubError
 from hub_server.events import EventIn
 from hub_server.models import KioskIn, build
 from hub_server.server import HubServer, hub_link
-from hub_server.store import Store
+from hub_server.store import Store, now_text
 from hublink.errors import HublinkError
 from hublink.link import Delivery, Link
 from hublink.messages import KioskRequest, KioskResponse, UpcomingEvents, utcnow
@@ -102,9 +103,17 @@ def run(port: int, count: int = DEFAULT_COUNT) -> Result:
     return result
 
 
-def signers(count: int) -> list[int]:
-    """``count`` different members who may sign up (active, with a card), in a seeded order."""
-    able = [i for i in range(MEMBERS) if usable(i)]
+def signers(store: Store, count: int, now: datetime) -> list[int]:
+    """``count`` different members who may sign up (active, with a card, their membership
+    not ended), in a seeded order."""
+    ended = {
+        row["id"]
+        for row in store.query(
+            "SELECT id FROM members WHERE valid_until IS NOT NULL AND valid_until <= ?",
+            (now_text(now),),
+        )
+    }
+    able = [i for i in range(MEMBERS) if usable(i) and member_id(i) not in ended]
     if count > len(able):
         raise BenchmarkError(f"at most {len(able)} sign-ups (one per member)")
     return random.Random(SEED).sample(able, count)
@@ -138,7 +147,9 @@ def _measure(port: int, workdir: Path, count: int) -> Result:
         try:
             if not server.link.wait_connected(CONNECT_TIMEOUT_S):
                 raise BenchmarkError("the hub's link did not connect")
-            with child_process("the kiosks' process", _kiosks_child, port, signers(count)) as child:
+            with child_process(
+                "the kiosks' process", _kiosks_child, port, signers(store, count, now)
+            ) as child:
                 timings = child.receive(CHILD_START_TIMEOUT_S + count * SIGNUP_TIMEOUT_S, dict)
         finally:
             server.stop()
@@ -174,6 +185,7 @@ class Seen:
     def __init__(self) -> None:
         self.counts: dict[str, dict[int, float]] = {kiosk: {} for kiosk in KIOSKS}
         self.answers: dict[str, float] = {}
+        self.refusals: dict[str, str] = {}
         self.changed = threading.Condition()
 
     def on_upcoming(self, kiosk: str, delivery: Delivery[UpcomingEvents]) -> None:
@@ -191,12 +203,20 @@ class Seen:
         now = time.perf_counter()
         with self.changed:
             answer = delivery.message
-            self.answers[answer.request_id] = now if answer.reason == "signed_up" else -1.0
+            self.answers[answer.request_id] = now
+            if answer.reason != "signed_up":
+                self.refusals[answer.request_id] = answer.reason
             self.changed.notify_all()
 
     def shown(self, taken: int, request_id: str) -> bool:
         """Whether every kiosk has seen ``taken`` and the request's answer came."""
-        return self.everywhere(taken) and request_id in self.answers
+        return request_id in self.refusals or (
+            self.everywhere(taken) and request_id in self.answers
+        )
+
+    def highest(self) -> dict[str, int]:
+        """The highest seat count each kiosk has seen."""
+        return {kiosk: max(counts, default=-1) for kiosk, counts in self.counts.items()}
 
     def everywhere(self, taken: int) -> bool:
         """Whether every kiosk has seen ``taken``."""
@@ -238,10 +258,14 @@ def _sign_up_all(port: int, members: list[int], outbox: Outbox) -> dict[str, lis
             with seen.changed:
                 done = functools.partial(seen.shown, n, request.id)
                 if not seen.changed.wait_for(done, SIGNUP_TIMEOUT_S):
-                    raise BenchmarkError(f"sign-up {n}: not on every kiosk with its answer")
+                    raise BenchmarkError(
+                        f"sign-up {n}: not on every kiosk with its answer within"
+                        f" {SIGNUP_TIMEOUT_S:g} s (answered: {request.id in seen.answers};"
+                        f" highest count per kiosk: {seen.highest()})"
+                    )
+                if request.id in seen.refusals:
+                    raise BenchmarkError(f"sign-up {n} was refused: {seen.refusals[request.id]}")
                 answered = seen.answers[request.id]
-                if answered < 0:
-                    raise BenchmarkError(f"sign-up {n} was refused")
                 arrivals = [seen.counts[kiosk][n] for kiosk in KIOSKS]
             timings["every_kiosk"].append(max(arrivals) - sent_at)
             timings["first_kiosk"].append(min(arrivals) - sent_at)
