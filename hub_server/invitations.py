@@ -115,6 +115,19 @@ def cancel_all(db: sqlite_utils.Database, event_id: str, *, now: datetime) -> in
     return int(cursor.rowcount)
 
 
+def get(store: Store, event_id: str, invitation_id: int) -> Invitation:
+    """The event's invitation ``invitation_id`` (cancelled too); :class:`NotFound` when the
+    event has no such invitation, so an id cannot reach another event's."""
+    conn = store.read()
+    signups.event_row(conn, event_id)
+    row = conn.execute(
+        "SELECT * FROM invitations WHERE id = ? AND event_id = ?", (invitation_id, event_id)
+    ).fetchone()
+    if row is None:
+        raise NotFound(f"no invitation {invitation_id} to event {event_id}")
+    return _invitation(row)
+
+
 def of_event(store: Store, event_id: str, *, include_cancelled: bool = False) -> list[Invitation]:
     """An event's invitations in the order they were made."""
     conn = store.read()

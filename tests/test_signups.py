@@ -480,6 +480,17 @@ def test_invitation_input_and_closed_events(store):
         invitations.cancel(store, 99, actor=ACTOR, now=NOW)
 
 
+def test_an_invitation_is_read_only_through_its_own_event(store):
+    event = add_event(store, visibility="open")
+    other = add_event(store, title="Moss walk", visibility="open")
+    invited = invite(store, event.id, "erik@example.org")
+    assert invitations.get(store, event.id, invited.id) == invited
+    with pytest.raises(NotFound, match=f"no invitation {invited.id} to event {other.id}"):
+        invitations.get(store, other.id, invited.id)
+    with pytest.raises(NotFound):
+        invitations.get(store, "e-nowhere", invited.id)
+
+
 # --- attendance ----------------------------------------------------------------------
 
 

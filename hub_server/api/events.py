@@ -13,7 +13,7 @@ from pydantic import Field
 
 from hub_server import events, invitations, signups
 from hub_server.api.auth import Actor
-from hub_server.api.context import ApiContext, Context, set_location
+from hub_server.api.context import Context, set_location
 from hub_server.api.errors import responses
 from hub_server.api.queries import IncludeCancelled, Since, Until, period
 from hub_server.errors import NotFound
@@ -53,14 +53,6 @@ def _the(found: Iterable[T], missing: str) -> T:
     for item in found:
         return item
     raise NotFound(missing)
-
-
-def _invitation(ctx: ApiContext, event_id: str, invitation_id: int) -> Invitation:
-    """The event's invitation ``invitation_id``; :class:`NotFound` if the event has none."""
-    found = invitations.of_event(ctx.store, event_id, include_cancelled=True)
-    return _the(
-        (i for i in found if i.id == invitation_id), f"{event_id} has no invitation {invitation_id}"
-    )
 
 
 # --- events ----------------------------------------------------------------------------
@@ -199,7 +191,7 @@ def list_invitations(
 @router.get("/events/{event_id}/invitations/{invitation_id}", responses=responses(404))
 def get_invitation(ctx: Context, event_id: str, invitation_id: InvitationId) -> Invitation:
     """One of the event's invitations (cancelled ones too)."""
-    return _invitation(ctx, event_id, invitation_id)
+    return invitations.get(ctx.store, event_id, invitation_id)
 
 
 @router.post("/events/{event_id}/invitations", status_code=201, responses=responses(404, 409))
@@ -223,5 +215,5 @@ def invite(
 @router.delete("/events/{event_id}/invitations/{invitation_id}", responses=responses(404))
 def uninvite(ctx: Context, actor: Actor, event_id: str, invitation_id: InvitationId) -> Invitation:
     """Withdraw an invitation; its seat goes to the waitlist."""
-    _invitation(ctx, event_id, invitation_id)  # 404 unless it is this event's
+    invitations.get(ctx.store, event_id, invitation_id)  # 404 unless it is this event's
     return invitations.cancel(ctx.store, invitation_id, actor=actor, now=messages.utcnow())

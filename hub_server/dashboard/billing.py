@@ -14,7 +14,6 @@ from hub_server import billing, tiers
 from hub_server.api.context import ApiContext, Context
 from hub_server.dashboard import forms, render
 from hub_server.dashboard.auth import Operator
-from hub_server.dashboard.bookings import placed
 from hub_server.dashboard.forms import Posted
 from hub_server.dashboard.organisations import MonthParam, month_picker
 from hub_server.errors import Conflict
@@ -85,7 +84,7 @@ def add_tier(request: Request, ctx: Context, user: Operator, data: Posted) -> Re
             return _tier_page(request, ctx, user, form=values, errors={"id": str(err)}, status=409)
         return RedirectResponse(f"/billing/tiers#tier-{model.id}", status_code=303)
     return _tier_page(
-        request, ctx, user, form=values, errors=placed(errors, TIER_FIELDS), status=422
+        request, ctx, user, form=values, errors=forms.placed(errors, TIER_FIELDS), status=422
     )
 
 

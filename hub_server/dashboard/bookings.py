@@ -10,7 +10,7 @@ errors by field here serve the guests and billing pages too.
 """
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Annotated
@@ -111,7 +111,7 @@ def book(request: Request, ctx: Context, user: SignedIn, data: Posted) -> Respon
     except Invalid as err:
         errors["member"] = err.problem
     model, problems = forms.parse(BookingIn, given)
-    errors = {**placed(problems, FIELDS, _FORM_FIELD), **errors}
+    errors = {**forms.placed(problems, FIELDS, _FORM_FIELD), **errors}
     status = 422
     if model is not None and not errors:
         try:
@@ -127,7 +127,7 @@ def book(request: Request, ctx: Context, user: SignedIn, data: Posted) -> Respon
         except Refused as err:  # room_taken, too_late, not_allowed: the service's words
             errors, status = {"form": str(err)}, 409
         except Invalid as err:
-            errors = placed({err.field: err.problem}, FIELDS, _FORM_FIELD)
+            errors = forms.placed({err.field: err.problem}, FIELDS, _FORM_FIELD)
         except NotFound as err:
             errors = {"form": str(err)}
         else:
@@ -232,21 +232,6 @@ def member_options(ctx: ApiContext) -> list[tuple[str, str]]:
         (m.id, f"{m.first_name} {m.last_name}" + (f" · {m.organisation}" if m.organisation else ""))
         for m in members.find(ctx.store, status="active", limit=MEMBER_OPTIONS)
     ]
-
-
-def placed(
-    errors: dict[str, str], fields: Sequence[str], renamed: Mapping[str, str] | None = None
-) -> dict[str, str]:
-    """Errors by the form field they belong to (``renamed``: a model's field to the form's);
-    one about anything else goes to the top of the form, naming what it is about."""
-    found: dict[str, str] = {}
-    for key, problem in errors.items():
-        field = (renamed or {}).get(key, key)
-        if field in fields or field == "form":
-            found.setdefault(field, problem)
-        else:
-            found.setdefault("form", f"{key}: {problem}")
-    return found
 
 
 def start_of(text: str, zone: ZoneInfo) -> datetime:

@@ -357,7 +357,7 @@ def uninvite(
 ) -> Response:
     """Ask first; then withdraw an invitation (its seat goes to the waitlist)."""
     event = events.get(ctx.store, event_id)
-    invited = _invitation(ctx, event.id, invitation_id)
+    invited = invitations.get(ctx.store, event.id, invitation_id)
     if not yes:
         return render.confirm(
             request,
@@ -448,16 +448,9 @@ def _day(text: str) -> date:
 
 
 def _placed(errors: dict[str, str]) -> dict[str, str]:
-    """Errors by form field; one for a field the form does not show goes to its top."""
-    placed: dict[str, str] = {}
-    for key, text in errors.items():
-        problem = text.replace("starts_at", "the start")  # as the form calls it
-        field = ON_FORM.get(key, key)
-        if field in FIELDS or field == "form":
-            placed.setdefault(field, problem)
-        else:
-            placed.setdefault("form", f"{key}: {problem}")
-    return placed
+    """Errors by form field, worded as the form calls them; others go to its top."""
+    worded = {key: text.replace("starts_at", "the start") for key, text in errors.items()}
+    return forms.placed(worded, FIELDS, ON_FORM)
 
 
 def _service_error(err: Invalid | Conflict | NotFound) -> tuple[dict[str, str], int]:
@@ -686,13 +679,6 @@ def _members(ctx: ApiContext, member_ids: Iterable[str]) -> dict[str, Member]:
         except NotFound:
             continue
     return found
-
-
-def _invitation(ctx: ApiContext, event_id: str, invitation_id: int) -> Invitation:
-    for invited in invitations.of_event(ctx.store, event_id, include_cancelled=True):
-        if invited.id == invitation_id:
-            return invited
-    raise NotFound(f"no invitation {invitation_id} to event {event_id}")
 
 
 def _waiting(ctx: ApiContext, event_id: str) -> set[str]:

@@ -1,6 +1,6 @@
 """Forms: read what was posted, validate it with the services' models, errors per field."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
@@ -58,3 +58,18 @@ def parse(
             message = str(problem["msg"]).removeprefix("Value error, ")
             errors.setdefault(field, message)
         return None, errors
+
+
+def placed(
+    errors: Mapping[str, str], fields: Sequence[str], renamed: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Errors by the form field they belong to (``renamed``: a model's field to the form's);
+    one about anything else goes to the top of the form, naming what it is about."""
+    found: dict[str, str] = {}
+    for key, problem in errors.items():
+        field = (renamed or {}).get(key, key)
+        if field in fields or field == "form":
+            found.setdefault(field, problem)
+        else:
+            found.setdefault("form", f"{key}: {problem}")
+    return found

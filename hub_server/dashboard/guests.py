@@ -22,7 +22,6 @@ from hub_server.dashboard.bookings import (
     day_values,
     member_options,
     parse_day,
-    placed,
     resolve_member,
 )
 from hub_server.dashboard.forms import Confirmed, Posted
@@ -77,7 +76,7 @@ def register(request: Request, ctx: Context, user: SignedIn, data: Posted) -> Re
         except Invalid as err:
             errors["card"] = err.problem
     model, problems = forms.parse(GuestIn, given)
-    errors = {**placed(problems, FIELDS, _FORM_FIELD), **errors}
+    errors = {**forms.placed(problems, FIELDS, _FORM_FIELD), **errors}
     status = 422
     if model is not None and not errors:
         try:
@@ -92,7 +91,7 @@ def register(request: Request, ctx: Context, user: SignedIn, data: Posted) -> Re
         except Refused as err:  # guest_limit, card_in_use, not_allowed, not_signed_up
             errors, status = {"card" if err.reason == "card_in_use" else "form": str(err)}, 409
         except Invalid as err:
-            errors = placed({err.field: err.problem}, FIELDS, _FORM_FIELD)
+            errors = forms.placed({err.field: err.problem}, FIELDS, _FORM_FIELD)
         except (NotFound, Conflict) as err:
             errors = {"form": str(err)}
         else:

@@ -388,13 +388,7 @@ def _moments(values: dict[str, str], zone: ZoneInfo) -> tuple[dict[str, object],
 
 def _placed(errors: dict[str, str], fields: tuple[str, ...] = FIELDS) -> dict[str, str]:
     """Errors by field; one for a field the form does not show goes to the top of the form."""
-    placed: dict[str, str] = {}
-    for key, problem in errors.items():
-        if key in fields or key == "form":
-            placed.setdefault(key, problem)
-        else:
-            placed.setdefault("form", f"{key}: {problem}")
-    return placed
+    return forms.placed(errors, fields)
 
 
 def _service_error(err: Invalid | Conflict | NotFound) -> dict[str, str]:
