@@ -95,6 +95,7 @@ class Replica:
         db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")  # a power cut may lose the last apply: it resyncs
+        db.execute("PRAGMA secure_delete=ON")  # a removed card's hash is overwritten, not freed
         return db
 
     # --- reading -------------------------------------------------------------

@@ -104,6 +104,7 @@ class Store:
         )
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA secure_delete = ON")  # erased and expired records leave no trace
         conn.row_factory = sqlite3.Row
         return conn
 

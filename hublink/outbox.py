@@ -57,6 +57,7 @@ class Outbox:
             )
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={synchronous.upper()}")
+            self._db.execute("PRAGMA secure_delete=ON")  # sent events are overwritten, not freed
             self._db.execute(_SCHEMA)
             (self._count,) = self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()
         except (OSError, sqlite3.Error) as err:

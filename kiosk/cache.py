@@ -69,6 +69,7 @@ class Cache:
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA secure_delete=ON")  # a replaced directory is overwritten
             self._db.executescript(SCHEMA)
         except (sqlite3.Error, OSError) as err:
             raise CacheError(f"cannot open the kiosk cache {path}: {err}") from err
