@@ -16,6 +16,7 @@ from hub_server import (
     cli_members,
     cli_organisations,
     cli_places,
+    cli_retention,
     cli_tiers,
     cli_tokens,
     cli_users,
@@ -42,6 +43,7 @@ ADMIN_GROUPS: tuple[ModuleType, ...] = (
     cli_live,
     cli_tokens,
     cli_users,
+    cli_retention,
 )
 """Modules with ``add_commands(commands)``, each registering one group of admin commands."""
 

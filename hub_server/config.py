@@ -6,7 +6,7 @@ from pathlib import Path
 from pydantic import Field, field_validator, model_validator
 
 from hublink.config import Section, ServiceConfig
-from hublink.messages import WEEKDAYS, ScheduleSpec, TimeRange, TimeZoneName, Weekday
+from hublink.messages import WEEKDAYS, EntityId, ScheduleSpec, TimeRange, TimeZoneName, Weekday
 
 _CLOCK = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 
@@ -187,6 +187,126 @@ class CommunitySection(Section):
         return ScheduleSpec(id="office-hours", weekly=self.office_hours)
 
 
+class SpaceContact(Section):
+    """How the public reaches the space (SpaceAPI ``contact``); all optional."""
+
+    email: str | None = Field(default=None, max_length=200, description="Contact e-mail.")
+    phone: str | None = Field(
+        default=None, max_length=50, description="Phone number with country code (+46 …)."
+    )
+    matrix: str | None = Field(default=None, max_length=200, description="Matrix room.")
+    mastodon: str | None = Field(default=None, max_length=200, description="Mastodon account.")
+    ml: str | None = Field(default=None, max_length=200, description="Mailing list address.")
+
+
+class SpaceLocation(Section):
+    """Where the space is (SpaceAPI ``location``)."""
+
+    address: str | None = Field(
+        default=None, max_length=500, description="Postal address, with the country."
+    )
+    lat: float | None = Field(default=None, ge=-90, le=90, description="Latitude in degrees.")
+    lon: float | None = Field(default=None, ge=-180, le=180, description="Longitude in degrees.")
+    country_code: str | None = Field(
+        default=None, pattern=r"^[A-Z]{2}$", description="ISO 3166 alpha-2 country code (SE)."
+    )
+    hint: str | None = Field(default=None, max_length=500, description="How to find the entrance.")
+
+    @model_validator(mode="after")
+    def _check_coordinates(self) -> "SpaceLocation":
+        if (self.lat is None) != (self.lon is None):
+            raise ValueError("give both lat and lon, or neither")
+        return self
+
+
+class SpaceApiSection(Section):
+    """The public SpaceAPI document (``/spaceapi.json``): who the space is and where."""
+
+    enabled: bool = Field(default=True, description="Serve /spaceapi.json.")
+    space: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="The space's public name; the site id when not set.",
+    )
+    logo: str | None = Field(
+        default=None,
+        max_length=500,
+        description="URL of the space's logo; the hub's own icon when not set.",
+    )
+    url: str | None = Field(
+        default=None,
+        max_length=500,
+        description="URL of the space's website; the hub's address when not set.",
+    )
+    contact: SpaceContact = Field(default_factory=SpaceContact)
+    location: SpaceLocation = Field(default_factory=SpaceLocation)
+    areas: dict[EntityId, float] = Field(
+        default_factory=dict,
+        description="Zone id → floor area in square metres, for location.areas.",
+    )
+    cache_s: float = Field(
+        default=10,
+        ge=0,
+        le=3600,
+        description="How long a built document is served again (and browsers may cache it).",
+    )
+
+    @field_validator("areas")
+    @classmethod
+    def _check_areas(cls, value: dict[str, float]) -> dict[str, float]:
+        for zone_id, area in value.items():
+            if not 0 < area <= 1_000_000:
+                raise ValueError(f"area of {zone_id!r} must be above 0 and at most 1000000 m²")
+        return value
+
+
+class HomeAssistantSection(Section):
+    """Home Assistant MQTT discovery: zones, doors and rooms as entities."""
+
+    enabled: bool = Field(default=True, description="Publish discovery configs.")
+    prefix: str = Field(
+        default="homeassistant",
+        pattern=r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$",
+        description="Home Assistant's discovery prefix.",
+    )
+    status_topic: str = Field(
+        default="homeassistant/status",
+        pattern=r"^[^#+]+$",
+        description="Where Home Assistant announces online; the configs are published again then.",
+    )
+    unlock_s: float = Field(
+        default=5,
+        gt=0,
+        le=3600,
+        description="How long an unlock from Home Assistant keeps the door unlocked.",
+    )
+
+
+class RetentionSection(Section):
+    """How long personal records are kept; older ones are deleted on a schedule."""
+
+    access_days: int = Field(
+        default=180,
+        ge=1,
+        le=3650,
+        description="Access events and presence stays older than this many days are folded "
+        "into anonymous hourly counts and deleted.",
+    )
+    audit_days: int = Field(
+        default=730,
+        ge=1,
+        le=3650,
+        description="Audit log entries older than this many days are deleted.",
+    )
+    interval_h: float = Field(
+        default=6,
+        gt=0,
+        le=168,
+        description="How often the retention job runs (it also runs at start).",
+    )
+
+
 class HubConfig(ServiceConfig):
     """Everything ``hubtap server`` and the admin commands read."""
 
@@ -200,3 +320,6 @@ class HubConfig(ServiceConfig):
     lists: ListsSection = Field(default_factory=ListsSection)
     dashboard: DashboardSection = Field(default_factory=DashboardSection)
     community: CommunitySection = Field(default_factory=CommunitySection)
+    spaceapi: SpaceApiSection = Field(default_factory=SpaceApiSection)
+    home_assistant: HomeAssistantSection = Field(default_factory=HomeAssistantSection)
+    retention: RetentionSection = Field(default_factory=RetentionSection)

@@ -188,7 +188,8 @@ def run_demo(workdir: Path, port: int | None = None) -> int:
             f"with the password {access.password!r}\n"
             f"HTTP API: http://127.0.0.1:{http_port}/api/v1/ — try\n"
             f"  curl -H 'Authorization: Bearer {access.token}' "
-            f"http://127.0.0.1:{http_port}/api/v1/occupancy",
+            f"http://127.0.0.1:{http_port}/api/v1/occupancy"
+            f"\nSpaceAPI: http://127.0.0.1:{http_port}/spaceapi.json (public)",
             flush=True,
         )
         return _watch(parts, port, stop, reader_port)
@@ -219,8 +220,28 @@ def kiosk_invocation(config: Path, screens: Path) -> tuple[list[str], str]:
 
 
 def hub_extra(http_port: int) -> str:
-    """The demo hub's own settings: its dashboard and HTTP API on ``http_port``."""
-    return f'\n[hub]\ntimezone = "{TIMEZONE}"\n\n[http]\nport = {http_port}\n'
+    """The demo hub's own settings: its dashboard and HTTP API on ``http_port``, and who
+    the space is for SpaceAPI."""
+    return f'\n[hub]\ntimezone = "{TIMEZONE}"\n\n[http]\nport = {http_port}\n{DEMO_SPACEAPI}'
+
+
+DEMO_SPACEAPI = f"""
+[spaceapi]
+space = "Forest Hub"
+
+[spaceapi.contact]
+email = "hello@forest-hub.example"
+
+[spaceapi.location]
+address = "Skogsstigen 1, 123 45 Skogsby, Sweden"
+lat = 59.3293
+lon = 18.0686
+country_code = "SE"
+
+[spaceapi.areas]
+{DEMO_ZONE[0]} = 48
+"""
+"""The demo space's public details (``/spaceapi.json``)."""
 
 
 @dataclass(frozen=True)

@@ -18,16 +18,23 @@ hours, so every cell stays an average of one-hour counts.
 
 Anonymous aggregates: :func:`hourly` gives ``{UTC hour start: people}`` for
 the site or one zone, and the averages are computed from those counts alone
-(:func:`average_by_weekday_hour`). A retention job could therefore keep
-(hour, zone, count) rows as anonymous aggregates before deleting old stays,
-and the charts would read the same from them.
+(:func:`average_by_weekday_hour`). Retention (:mod:`hub_server.retention`)
+folds old hours with :func:`fold`: it stores each hour's count per zone and
+for the site (``occupancy_hourly``; no row is 0) and moves the mark
+:data:`FOLDED_MARK` on, in one transaction; only then are stays that ended
+before the mark deleted. :func:`hourly` reads the stored counts for hours
+before the mark and counts the stays from it on, so the charts read the same
+before and after.
 """
 
 import math
+import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+import sqlite_utils
 
 from hub_server.errors import Invalid
 from hub_server.store import Store, now_text, parse_time
@@ -41,6 +48,12 @@ WEEKS = 8
 
 EARLIEST_DAY = date(2000, 1, 1)
 """The earliest day the charts accept."""
+
+FOLDED_MARK = "occupancy_folded_until"
+"""The ``marks`` row saying up to which UTC hour ``occupancy_hourly`` holds the counts."""
+
+SITE = ""
+"""``occupancy_hourly.zone_id`` of the whole site."""
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -87,13 +100,17 @@ def hour_starts(first_day: date, days: int, tz: ZoneInfo) -> list[datetime]:
     return [start + i * HOUR for i in range(math.ceil((end - start) / HOUR))]
 
 
-def stays(store: Store, start: datetime, end: datetime, zone_id: str | None) -> list[Stay]:
+Reader = Store | sqlite_utils.Database | sqlite3.Connection
+"""The store (its reading connection), the database inside a write, or a connection."""
+
+
+def stays(store: Reader, start: datetime, end: datetime, zone_id: str | None) -> list[Stay]:
     """The stays (in ``zone_id``, or anywhere) that may overlap ``[start, end)``; one query.
 
     It selects on ``started_at`` (indexed) from :data:`LONGEST_STAY` before
     ``start``; :func:`people_by_hour` drops what does not overlap.
     """
-    rows = store.query(
+    rows = _conn(store).execute(
         _STAYS,
         (now_text(start - LONGEST_STAY), now_text(end), now_text(start), zone_id, zone_id),
     )
@@ -140,8 +157,14 @@ def hourly(
     hours = hour_starts(first_day, days, tz)
     if not hours:
         return {}
+    # The stays first, then the mark: a fold committed in between has stored the counts
+    # of every hour before its mark, and the stays read before it cover every hour after.
     found = stays(store, hours[0], hours[-1] + HOUR, zone_id)
-    return dict(zip(hours, people_by_hour(found, hours, now), strict=True))
+    folded = folded_until(store)
+    live = [hour for hour in hours if folded is None or hour >= folded]
+    counts = stored_counts(store, zone_id, hours[0], folded) if folded else {}
+    counts |= dict(zip(live, people_by_hour(found, live, now), strict=True))
+    return {hour: counts.get(hour, 0) for hour in hours}
 
 
 def day_hours(
@@ -226,6 +249,57 @@ def chosen_day(text: str, today: date) -> date:
     if day < EARLIEST_DAY:
         raise Invalid("day", f"pick a day from {EARLIEST_DAY.isoformat()} on")
     return day
+
+
+# --- folded hours: the anonymous aggregates --------------------------------------------
+
+
+def folded_until(store: Reader) -> datetime | None:
+    """The UTC hour up to which the counts are stored (``None``: nothing folded yet)."""
+    row = _conn(store).execute("SELECT value FROM marks WHERE name = ?", (FOLDED_MARK,)).fetchone()
+    return None if row is None else parse_time(row[0])
+
+
+def stored_counts(
+    store: Reader, zone_id: str | None, start: datetime, end: datetime
+) -> dict[datetime, int]:
+    """The stored people counts of the hours in ``[start, end)`` that have any."""
+    rows = _conn(store).execute(
+        "SELECT hour, people FROM occupancy_hourly WHERE zone_id = ? AND hour >= ? AND hour < ?",
+        (zone_id or SITE, now_text(start), now_text(end)),
+    )
+    return {_time(row[0]): row[1] for row in rows}
+
+
+def fold(db: sqlite_utils.Database, start: datetime, end: datetime, now: datetime) -> int:
+    """Store the counts of the UTC hours ``[start, end)`` for the site and each zone with
+    stays then, and move the mark to ``end``; inside the caller's write. Returns the rows
+    stored. ``start`` and ``end`` are whole UTC hours; the stays are not touched."""
+    hours = [start + i * HOUR for i in range((end - start) // HOUR)]
+    zones = db.execute(
+        "SELECT DISTINCT zone_id FROM presence WHERE started_at >= ? AND started_at < ?"
+        " AND (ended_at IS NULL OR ended_at >= ?) AND zone_id IS NOT NULL",
+        (now_text(start - LONGEST_STAY), now_text(end), now_text(start)),
+    ).fetchall()
+    rows = [
+        (now_text(hour), zone_id or SITE, people)
+        for zone_id in (None, *(row[0] for row in zones))
+        for hour, people in zip(
+            hours, people_by_hour(stays(db, start, end, zone_id), hours, now), strict=True
+        )
+        if people
+    ]
+    db.conn.executemany(
+        "INSERT OR REPLACE INTO occupancy_hourly (hour, zone_id, people) VALUES (?, ?, ?)", rows
+    )
+    db.execute(
+        "INSERT OR REPLACE INTO marks (name, value) VALUES (?, ?)", (FOLDED_MARK, now_text(end))
+    )
+    return len(rows)
+
+
+def _conn(store: Reader) -> sqlite3.Connection | sqlite_utils.Database:
+    return store.read() if isinstance(store, Store) else store
 
 
 def _time(value: object) -> datetime:

@@ -498,10 +498,40 @@ INSERT INTO counters (name, value) VALUES ('events', 0), ('bookings', 0);
 {_COMMUNITY_TRIGGERS}
 """
 
+PRIVACY = """
+CREATE TABLE occupancy_hourly (
+    hour TEXT NOT NULL,
+    zone_id TEXT NOT NULL,
+    people INTEGER NOT NULL CHECK (people >= 0),
+    PRIMARY KEY (hour, zone_id)
+) WITHOUT ROWID;
+
+CREATE TABLE access_hourly (
+    hour TEXT NOT NULL,
+    door_id TEXT NOT NULL,
+    granted INTEGER NOT NULL CHECK (granted >= 0),
+    denied INTEGER NOT NULL CHECK (denied >= 0),
+    PRIMARY KEY (hour, door_id)
+) WITHOUT ROWID;
+
+CREATE TABLE marks (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+CREATE TABLE ha_discovery (
+    topic TEXT PRIMARY KEY,
+    digest TEXT NOT NULL,
+    published_at TEXT NOT NULL
+);
+"""
+"""Retention and member rights: anonymous hourly counts that outlive the records they
+replace (``occupancy_hourly``: people per UTC hour start per zone, ``''`` the whole site;
+``access_hourly``: taps per hour per door), ``marks`` (named values such as how far stays
+have been folded) and the Home Assistant discovery topics the hub has published."""
+
 MIGRATIONS: tuple[tuple[str, str], ...] = (
     ("initial schema", INITIAL),
     ("dashboard accounts", DASHBOARD_ACCOUNTS),
     ("kiosks", KIOSKS),
     ("community", COMMUNITY),
+    ("privacy", PRIVACY),
 )
 """``(name, sql)`` in order; a migration's version is its position, from 1."""

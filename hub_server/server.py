@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 
-from hub_server import bridge, enrolment, presence, web_sessions
+from hub_server import bridge, enrolment, presence, retention, site_open, spaceapi, web_sessions
 from hub_server.availability import AvailabilityBoard, Device
 from hub_server.config import HubConfig
 from hub_server.errors import HubError
@@ -108,6 +108,7 @@ class HubServer:
         self.http = HttpServer(config, store, link) if config.http.enabled else None
         self._stop = threading.Event()
         self._housekeeping: threading.Thread | None = None
+        self._retention: threading.Thread | None = None
 
     def start(self) -> "HubServer":
         """Subscribe, connect, and start every thread; :class:`HubError` if HTTP cannot start."""
@@ -121,14 +122,21 @@ class HubServer:
         self.directories.start()
         self.upcoming.start()
         self.notifications.start()
+        for problem in spaceapi.config_problems(self.store, self.config.spaceapi):
+            log.warning("%s", problem)
         self.occupancy.places_changed()
         self.occupancy.open_changed()
+        self._observe_open()
         self._sweep()
         self.occupancy.refresh(force=True)
         self._housekeeping = threading.Thread(
             target=self._run_housekeeping, name="hub-housekeeping", daemon=True
         )
         self._housekeeping.start()
+        self._retention = threading.Thread(
+            target=self._run_retention, name="hub-retention", daemon=True
+        )
+        self._retention.start()
         return self
 
     def stop(self) -> None:
@@ -136,8 +144,9 @@ class HubServer:
         self._stop.set()
         if self.http is not None:
             self.http.stop()
-        if self._housekeeping is not None:
-            self._housekeeping.join(5)
+        for thread in (self._housekeeping, self._retention):
+            if thread is not None:
+                thread.join(5)
         self.lists.stop()
         self.directories.stop()
         self.upcoming.stop()
@@ -178,12 +187,32 @@ class HubServer:
                 booked = self.occupancy.rooms_changed()  # a booking made, begun or ended
                 if places or opened or booked:
                     self.occupancy.refresh()
+                self._observe_open()
                 if ticks - last_sweep >= PRESENCE_SWEEP_S:
                     last_sweep = ticks
                     self._sweep()
                 notify("WATCHDOG=1")
             except Exception:
                 log.exception("housekeeping failed; trying again")
+
+    def _run_retention(self) -> None:
+        """Delete what is past keeping at start and every ``interval_h``; on its own thread,
+        since a first run over years of records takes seconds (in short transactions)."""
+        while not self._stop.is_set():
+            try:
+                done = retention.run(
+                    self.store, self.config.retention, self.clock(), stop=self._stop
+                )
+                if done.total:
+                    log.info("retention: deleted %d record(s) past keeping", done.total)
+            except Exception:
+                log.exception("retention failed; trying again at the next interval")
+            if self._stop.wait(self.config.retention.interval_h * 3600):
+                return
+
+    def _observe_open(self) -> None:
+        """Note when the site opened or closed (SpaceAPI's ``state.lastchange``)."""
+        site_open.observe(self.store, self.clock(), self.config.hub.timezone)
 
     def _sweep(self) -> None:
         """End stays that ran out (closing time, longest stay), stale enrolments and sessions."""

@@ -1,5 +1,6 @@
 """The commands as a user runs them: real processes, real brokers."""
 
+import json
 import os
 import queue
 import re
@@ -9,7 +10,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import httpx
 import pytest
@@ -137,6 +138,7 @@ def test_demo_starts_the_system_and_ctrl_c_stops_every_process(tmp_path):
         overview, events_page, rooms_page = demo_dashboard(
             "".join(output.seen), "/", "/events", "/bookings"
         )
+        space = public_json("".join(output.seen), "SpaceAPI")
         # the kiosk follows the front door: Astrid's tap was greeted, the unknown card refused
         assert wait_until((screens / "badge.png").exists, 30)
         assert wait_until((screens / "denied.png").exists, 30)
@@ -170,6 +172,9 @@ def test_demo_starts_the_system_and_ctrl_c_stops_every_process(tmp_path):
     assert "Astrid Demo" in overview  # who is in: the member whose card was granted
     assert "Forest yoga" in events_page  # the seeded week of workshops
     assert "Lookout room" in rooms_page  # the bookable room and its booking
+    assert space["space"] == "Forest Hub"  # SpaceAPI, with Astrid counted and no name
+    assert space["sensors"]["people_now_present"][-1]["value"] == 1
+    assert "Astrid" not in json.dumps(space)
 
 
 def demo_dashboard(printed: str, *paths: str) -> list[str]:
@@ -186,6 +191,13 @@ def demo_dashboard(printed: str, *paths: str) -> list[str]:
         )
         assert answer.status_code == 200, answer.text
         return [client.get(path).raise_for_status().text for path in paths]
+
+
+def public_json(printed: str, label: str) -> Any:
+    """The JSON document at the address the demo printed after ``label:``, fetched unsigned."""
+    found = re.search(rf"{label}: (http://\S+)", printed)
+    assert found, printed
+    return httpx.get(found.group(1), timeout=10).raise_for_status().json()
 
 
 def test_an_unwritable_data_dir_is_a_clear_error(tmp_path):

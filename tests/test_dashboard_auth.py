@@ -19,7 +19,7 @@ from hublink.messages import utcnow
 from tests.helpers.dashboard import PASSWORD, config, csrf_in, log_in, signed_in, site_for
 from tests.helpers.hub_data import seed
 
-PUBLIC = {"/login", "/calendar", "/calendar.ics", "/calendar/member/x-1.ics"}
+PUBLIC = {"/login", "/calendar", "/calendar.ics", "/calendar/member/x-1.ics", "/spaceapi.json"}
 """Dashboard routes anyone may reach (the SpaceAPI joins later)."""
 
 HOST_PAGES = {

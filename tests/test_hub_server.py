@@ -22,7 +22,7 @@ from hub_server.demo import free_port
 from hub_server.ingest import BatchResult, Inbound
 from hub_server.models import ZoneIn, build
 from hub_server.server import HubServer, hub_link
-from hub_server.store import DB_NAME, Store, parse_time
+from hub_server.store import DB_NAME, Store, now_text, parse_time
 from hublink.link import Delivery, Link
 from hublink.messages import DOOR_EVENT, DoorState, KioskRequest, KioskResponse, Occupancy, utcnow
 from hublink.topics import ANY, Topics
@@ -362,3 +362,26 @@ def test_a_check_out_written_in_one_batch_with_the_entry_still_checks_out(
         check_out.id,
     )
     watch.wait_occupancy(lambda o: o.site.count == 0, "the site empty")
+
+
+def test_the_server_deletes_access_events_past_keeping_when_it_starts(make_hub, tmp_path):
+    now = utcnow()
+    with Store.in_folder(tmp_path / "hub") as store:
+        seed(store)
+        with store.write() as db:
+            for event_id, age in (("old", timedelta(days=181)), ("recent", timedelta(days=179))):
+                db.execute(
+                    "INSERT INTO access_events (id, ts, door_id, reader_id, granted, reason,"
+                    " member_id, received_at) VALUES (?, ?, 'front', 'r1', 1, 'member', 'm-asa',"
+                    " ?)",
+                    (event_id, now_text(now - age), now_text(now)),
+                )
+    server = make_hub()  # retention.access_days: 180 by default
+
+    def kept() -> list[str]:
+        return [row[0] for row in server.store.query("SELECT id FROM access_events")]
+
+    assert wait_until(lambda: kept() == ["recent"], WAIT_S), kept()
+    folded = server.store.query_one("SELECT granted FROM access_hourly WHERE door_id = 'front'")
+    assert folded is not None
+    assert folded[0] == 1

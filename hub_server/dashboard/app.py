@@ -32,6 +32,7 @@ from hub_server.dashboard import (
     members,
     organisations,
     overview,
+    spaceapi,
 )
 from hub_server.dashboard.auth import (
     CsrfRefused,
@@ -68,6 +69,7 @@ def create_dashboard(ctx: ApiContext, feed: ChangeFeed) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(login.router)
     app.include_router(calendar.router)  # public: no sign-in
+    app.include_router(spaceapi.router)  # public: no sign-in, any origin
     pages = APIRouter(dependencies=[Depends(signed_in)])
     for module in (
         overview,
@@ -106,7 +108,8 @@ class SecurityHeaders:
                 headers = list(message.get("headers", []))
                 for name, value in SECURITY_HEADERS.items():
                     headers.append((name.lower().encode(), value.encode()))
-                if not static:
+                chosen = any(name.lower() == b"cache-control" for name, _ in headers)
+                if not static and not chosen:  # a public document may set its own
                     headers.append((b"cache-control", b"no-store"))
                 message["headers"] = headers
             await send(message)
