@@ -1,15 +1,18 @@
-"""``hubtap members``: add, list, show, deactivate, import and export members."""
+"""``hubtap members``: add, list, show, deactivate, import, export and erase members."""
 
 import argparse
+import json
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_args
 
-from hub_server import calendar_feed, cards, member_csv, members
+from hub_server import calendar_feed, cards, member_csv, member_erasure, member_export, members
 from hub_server.cli_common import Admin, Failure, ProgressBar, add_command, add_group, print_table
 from hub_server.cli_common import show_time as _time
 from hub_server.member_csv import check_window, format_moment
 from hub_server.models import MemberIn, MemberRole, MemberStatus, build
+from hublink.messages import utcnow
 
 if TYPE_CHECKING:
     from hub_server.cli_common import Commands
@@ -69,6 +72,22 @@ def add_commands(commands: "Commands") -> None:
     calendar.add_argument("--revoke", action="store_true", help="close the address instead")
     export = add_command(group, "export", _export, "write every member as CSV")
     export.add_argument("--output", metavar="FILE", help="write to FILE (default: standard output)")
+
+    data = add_command(
+        group, "export-data", _export_data, "write everything held about one member as JSON"
+    )
+    data.add_argument("member", metavar="MEMBER", help="member id")
+    data.add_argument(
+        "--output",
+        metavar="FILE",
+        help="write to FILE, readable by its owner only (default: standard output)",
+    )
+
+    erase = add_command(
+        group, "erase", _erase, "erase a member: the person goes, anonymous counts stay"
+    )
+    erase.add_argument("member", metavar="MEMBER", help="member id")
+    erase.add_argument("--yes", action="store_true", help="really erase (it cannot be undone)")
 
 
 def _add(admin: Admin, args: argparse.Namespace) -> int:
@@ -222,4 +241,41 @@ def _export(admin: Admin, args: argparse.Namespace) -> int:
     except OSError as err:
         raise Failure(f"cannot write {args.output}: {err.strerror}") from err
     print(f"exported {count} members to {args.output}", file=sys.stderr)
+    return 0
+
+
+def _export_data(admin: Admin, args: argparse.Namespace) -> int:
+    data = member_export.export(admin.store, args.member, actor=admin.actor)
+    text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    if args.output is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        fd = os.open(args.output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            os.fchmod(out.fileno(), 0o600)  # also when the file was there before
+            out.write(text)
+    except OSError as err:
+        raise Failure(f"cannot write {args.output}: {err.strerror}") from err
+    print(f"exported {args.member}'s data to {args.output}", file=sys.stderr)
+    return 0
+
+
+ERASE_WARNING = (
+    "erasing {id} ({name}) cancels their future bookings, guest passes and sign-ups, ends "
+    "their stay on site, deletes their cards, enrolments, calendar address, check-outs and "
+    "notifications and the member, and keeps their past bookings, sign-ups and hosted events "
+    'under an anonymous stand-in ("Erased member"); taps and stays stay only as anonymous '
+    "counts. It cannot be undone: run again with --yes"
+)
+
+
+def _erase(admin: Admin, args: argparse.Namespace) -> int:
+    member = members.get(admin.store, args.member)
+    if not args.yes:
+        name = f"{member.first_name} {member.last_name}"
+        raise Failure(ERASE_WARNING.format(id=member.id, name=name))
+    result = member_erasure.erase(admin.store, member.id, admin.actor, utcnow())
+    print(f"{member.id} is erased; what is kept now belongs to {result.tombstone_id}")
+    print_table(("record", "count"), sorted(result.counts.items()))
     return 0

@@ -20,7 +20,7 @@ from typing import Any
 
 import sqlite_utils
 
-from hub_server import enrolment, kiosk_requests, presence, signups
+from hub_server import enrolment, kiosk_requests, member_erasure, presence, signups
 from hub_server.config import CommunitySection
 from hub_server.kiosk_requests import KioskRules
 from hub_server.presence_rules import PresenceRules
@@ -260,6 +260,7 @@ class Ingest:
         result: BatchResult,
         moved: dict[str, datetime],
     ) -> None:
+        event = member_erasure.unless_erased(db, event)  # a late tap of an erased member
         timing = event.timing
         cursor = db.execute(
             "INSERT OR IGNORE INTO access_events (id, ts, door_id, reader_id, granted, reason,"

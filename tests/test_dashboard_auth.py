@@ -20,7 +20,7 @@ from tests.helpers.dashboard import PASSWORD, config, csrf_in, log_in, signed_in
 from tests.helpers.hub_data import seed
 
 PUBLIC = {"/login", "/calendar", "/calendar.ics", "/calendar/member/x-1.ics", "/spaceapi.json"}
-"""Dashboard routes anyone may reach (the SpaceAPI joins later)."""
+"""Dashboard routes anyone may reach."""
 
 HOST_PAGES = {
     *("/", "/live/overview", "/charts", "/logout"),

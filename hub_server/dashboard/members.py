@@ -1,11 +1,14 @@
-"""Members: find, add, edit and deactivate them; their cards, added by UID or by a tap.
+"""Members: find, add, edit and deactivate them; their cards, added by UID or by a tap;
+their data exported, or the member erased.
 
 The list searches as you type (htmx swaps ``#member-results`` out of the
 same full page, so it works as a plain GET form without JavaScript). Enrol
 by tap starts an enrolment at a door and polls it every second until the
-hub's ingest attaches the next unknown card tapped there.
+hub's ingest attaches the next unknown card tapped there. Erasing asks on a
+page of its own where the operator types the member's id or full name.
 """
 
+import json
 import re
 from typing import Annotated, get_args
 from urllib.parse import urlencode
@@ -15,7 +18,18 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import Field
 
-from hub_server import access_log, cards, doors, enrolment, members, organisations, places, presence
+from hub_server import (
+    access_log,
+    cards,
+    doors,
+    enrolment,
+    member_erasure,
+    member_export,
+    members,
+    organisations,
+    places,
+    presence,
+)
 from hub_server.api.context import ApiContext, Context
 from hub_server.dashboard import forms, render
 from hub_server.dashboard.auth import Operator, is_htmx
@@ -34,6 +48,7 @@ from hub_server.models import (
     MemberStatus,
 )
 from hub_server.web_sessions import WebSession
+from hublink.messages import utcnow
 
 router = APIRouter()
 
@@ -79,8 +94,10 @@ def member_list(
     organisation: Annotated[str, Query(max_length=200)] = "",
     status: Annotated[str, Query(max_length=20)] = "",
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    erased: Annotated[str, Query(max_length=80)] = "",
 ) -> HTMLResponse:
-    """Members by name: search (case and accents ignored), filters, 50 a page."""
+    """Members by name: search (case and accents ignored), filters, 50 a page; a notice
+    after an erasure (``erased``: the tombstone's id)."""
     chosen = _status(status)
     search = q.strip() or None
     total = members.count(
@@ -115,6 +132,7 @@ def member_list(
         status=chosen or "",
         organisation_options=[("", "Any organisation"), *_organisation_options(ctx)],
         status_options=[("", "Any status"), *((s, s) for s in STATUSES)],
+        notice=_erased_notice(ctx, erased),
         values=pages,
     )
 
@@ -198,6 +216,91 @@ def deactivate_member(
         )
     members.deactivate(ctx.store, member.id, user.actor)
     return RedirectResponse(f"/members/{member.id}", status_code=303)
+
+
+# --- export and erasure -------------------------------------------------------
+
+
+@router.get("/members/{member_id}/export.json")
+def export_member_data(ctx: Context, user: Operator, member_id: str) -> Response:
+    """Everything held about the member, as a JSON download (recorded in the audit log)."""
+    data = member_export.export(ctx.store, member_id, actor=user.actor)
+    return Response(
+        json.dumps(data, ensure_ascii=False, indent=2),
+        media_type="application/json",
+        headers={
+            "Content-Disposition": f'attachment; filename="{member_id}-data.json"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.post("/members/{member_id}/erase")
+def erase_member(
+    *,
+    request: Request,
+    ctx: Context,
+    user: Operator,
+    member_id: str,
+    yes: Confirmed,
+    data: Posted,
+) -> Response:
+    """Ask first, on a page where the operator types the member's id or full name; then
+    erase the member and go back to the list, which says what was done."""
+    member = members.get(ctx.store, member_id)
+    if not yes:
+        return _erase_page(request, user, member)
+    typed = data.get("confirm", "")
+    if not _names(typed, member):
+        problem = f"type {member.id} or the member's full name to erase them"
+        return _erase_page(request, user, member, typed=typed, error=problem, status_code=422)
+    result = member_erasure.erase(ctx.store, member.id, user.actor, utcnow())
+    return RedirectResponse(f"/members?erased={result.tombstone_id}", status_code=303)
+
+
+def _names(typed: str, member: Member) -> bool:
+    """Whether ``typed`` is the member's id or full name (case and spacing aside)."""
+    words = " ".join(typed.split()).casefold()
+    return bool(words) and words in (
+        member.id.casefold(),
+        f"{member.first_name} {member.last_name}".casefold(),
+    )
+
+
+def _erase_page(
+    request: Request,
+    user: WebSession,
+    member: Member,
+    *,
+    typed: str = "",
+    error: str = "",
+    status_code: int = 200,
+) -> HTMLResponse:
+    return render.page(
+        request,
+        "member_erase.html",
+        user,
+        title=f"Erase {member.first_name} {member.last_name}",
+        status_code=status_code,
+        member=member,
+        typed=typed,
+        errors={"confirm": error} if error else {},
+    )
+
+
+def _erased_notice(ctx: ApiContext, tombstone_id: str) -> str:
+    """What the erasure that left ``tombstone_id`` did, from its audit entry."""
+    counts = member_erasure.erasure_counts(ctx.store, tombstone_id) if tombstone_id else None
+    if counts is None:
+        return ""
+    kept = sum(n for key, n in counts.items() if key.endswith(".kept"))
+    cancelled = sum(n for key, n in counts.items() if key.endswith(".cancelled"))
+    return (
+        f"The member is erased: {counts.get('credentials.deleted', 0)} card(s) deleted, "
+        f"{cancelled} future booking(s), sign-up(s) and guest pass(es) cancelled, "
+        f"{kept} past record(s) kept as \u201c{member_erasure.TOMBSTONE_NAME}\u201d "
+        f"({tombstone_id}). Taps and stays remain only as anonymous counts."
+    )
 
 
 # --- one member --------------------------------------------------------------
@@ -507,5 +610,6 @@ def _member_page(
         enrol=enrol,
         door_name=_door_name(ctx, enrol.door_id) if enrol else "",
         enrol_errors=enrol_errors or {},
+        erasable=not member_erasure.is_tombstone(member.id),
         values=_enrol_values(ctx, enrol_values),
     )
