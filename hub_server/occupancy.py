@@ -14,8 +14,6 @@ from hub_server.config import OccupancySection
 from hub_server.store import Store
 from hublink.messages import Fill, Level, Message, Occupancy, RoomFill, ZoneFill, utcnow
 
-_UNSEEN = object()
-
 
 class Publisher(Protocol):
     """Where occupancy goes: the server's link."""
@@ -113,9 +111,6 @@ class OccupancyPublisher:
         self.timezone = timezone
         self.clock = clock
         self._last: str | None = None
-        self._places = -1
-        self._open: object = _UNSEEN
-        self._windows: object = _UNSEEN
         self._lock = threading.Lock()
 
     def refresh(self, *, force: bool = False) -> bool:
@@ -130,22 +125,3 @@ class OccupancyPublisher:
         if self.on_publish is not None:
             self.on_publish(message)
         return True
-
-    def places_changed(self) -> bool:
-        """True once after zones or rooms change (any process); the server then refreshes."""
-        places = self.store.counter("places")
-        changed, self._places = places != self._places, places
-        return changed
-
-    def open_changed(self) -> bool:
-        """True once after :func:`site_state.is_open` changes (the server asks every second)."""
-        state = site_state.is_open(self.store, self.clock(), self.timezone)
-        changed, self._open = state != self._open, state
-        return changed
-
-    def rooms_changed(self) -> bool:
-        """True once after a room's booking window changes: a booking made or cancelled (any
-        process), one beginning or ending (the server asks every second)."""
-        windows = bookings.room_windows(self.store, self.clock())
-        changed, self._windows = windows != self._windows, windows
-        return changed

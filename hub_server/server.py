@@ -124,8 +124,6 @@ class HubServer:
         self.notifications.start()
         for problem in spaceapi.config_problems(self.store, self.config.spaceapi):
             log.warning("%s", problem)
-        self.occupancy.places_changed()
-        self.occupancy.open_changed()
         self._observe_open()
         self._sweep()
         self.occupancy.refresh(force=True)
@@ -182,11 +180,9 @@ class HubServer:
         while not self._stop.wait(HOUSEKEEPING_S):
             ticks += HOUSEKEEPING_S
             try:
-                places = self.occupancy.places_changed()
-                opened = self.occupancy.open_changed()  # a door's mode, its open hours
-                booked = self.occupancy.rooms_changed()  # a booking made, begun or ended
-                if places or opened or booked:
-                    self.occupancy.refresh()
+                # publishes only what changed, by any process: a stay ended by a `hubtap`
+                # command, a zone added, a door's mode or open hours, a booking begun or ended
+                self.occupancy.refresh()
                 self._observe_open()
                 if ticks - last_sweep >= PRESENCE_SWEEP_S:
                     last_sweep = ticks

@@ -75,18 +75,18 @@ def test_rooms_say_until_when_they_are_booked_and_when_the_next_booking_starts()
         now = [T]
         publisher = OccupancyPublisher(store, Sent(), "t", OccupancySection(), "UTC",
                                        clock=lambda: now[0])  # fmt: skip
-        assert publisher.rooms_changed()  # the first look
-        assert not publisher.rooms_changed()
+        assert publisher.refresh()  # the first look
+        assert not publisher.refresh()
         book_room(store, T - timedelta(minutes=30), T + timedelta(hours=1))
         book_room(store, T + timedelta(hours=1), T + timedelta(hours=2))  # back to back
         book_room(store, T + timedelta(hours=3), T + timedelta(hours=4))
         book_room(store, T + timedelta(hours=5), T + timedelta(hours=6), status="cancelled")
-        assert publisher.rooms_changed()
+        assert publisher.refresh()
         [room] = current(store, OccupancySection(), "UTC", now=T).rooms
         assert (room.room_id, room.booked_until, room.next_booking_at) == (
             ROOM, T + timedelta(hours=2), T + timedelta(hours=3)
         )  # fmt: skip
         now[0] = T + timedelta(hours=2)  # the run has ended
-        assert publisher.rooms_changed()
+        assert publisher.refresh()
         [room] = current(store, OccupancySection(), "UTC", now=now[0]).rooms
         assert (room.booked_until, room.next_booking_at) == (None, T + timedelta(hours=3))

@@ -165,13 +165,8 @@ def test_a_door_mode_change_shows_in_the_next_occupancy_message(store):
     )
 
     def housekeeping_tick() -> None:  # what the server does every second
-        places = publisher.places_changed()
-        opened = publisher.open_changed()
-        if places or opened:
-            publisher.refresh()
+        publisher.refresh()
 
-    publisher.places_changed()
-    publisher.open_changed()
     publisher.refresh(force=True)
     report(store, "front", "hold_open")
     housekeeping_tick()
