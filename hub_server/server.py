@@ -3,9 +3,10 @@
 Threads: the link's (paho's network thread queues what arrives), the ingest
 (writes batches, then answers kiosk requests), the list publisher (deltas and
 snapshots), the kiosk directory publisher, the upcoming events publisher, the
-notification sender, housekeeping (automatic check-out, expired enrolments,
-occupancy after zone changes and when the site opens or closes) and, when
-enabled, the HTTP server.
+Home Assistant discovery publisher, the notification sender, retention
+(deleting what is past keeping), housekeeping (automatic check-out, expired
+enrolments, occupancy as it changes, when the site opened or closed) and,
+when enabled, the HTTP server.
 """
 
 import logging
@@ -17,6 +18,7 @@ from hub_server import bridge, enrolment, presence, retention, site_open, spacea
 from hub_server.availability import AvailabilityBoard, Device
 from hub_server.config import HubConfig
 from hub_server.errors import HubError
+from hub_server.ha_publisher import HomeAssistantPublisher
 from hub_server.http_server import HttpServer
 from hub_server.ingest import BatchResult, Ingest
 from hub_server.kiosk_directory import DirectoryPublisher
@@ -104,6 +106,13 @@ class HubServer:
             timezone=config.hub.timezone,
             clock=clock,
         )
+        self.home_assistant = HomeAssistantPublisher(
+            store,
+            link,
+            config.home_assistant,
+            site_name=config.spaceapi.space or config.site.id,
+            poll_interval_s=config.lists.poll_interval_s,
+        )
         self.availability = AvailabilityBoard(on_change=_log_change)
         self.http = HttpServer(config, store, link) if config.http.enabled else None
         self._stop = threading.Event()
@@ -116,11 +125,13 @@ class HubServer:
             self.http.start()
         self.availability.attach(self.link)
         bridge.attach(self.link, self.ingest)
+        self.home_assistant.attach()
         self.ingest.start()
         self.link.start()
         self.lists.start()
         self.directories.start()
         self.upcoming.start()
+        self.home_assistant.start()
         self.notifications.start()
         for problem in spaceapi.config_problems(self.store, self.config.spaceapi):
             log.warning("%s", problem)
@@ -148,6 +159,7 @@ class HubServer:
         self.lists.stop()
         self.directories.stop()
         self.upcoming.stop()
+        self.home_assistant.stop()
         self.notifications.stop()
         self.link.stop()
         self.ingest.stop()

@@ -14,7 +14,10 @@ What it adds to paho:
   are delivered in order, at least once, whenever the broker is reachable;
 * received payloads are decoded by the topic's codec: bad ones are counted
   and logged, optional dedupe drops repeated ids, and a handler that raises
-  is counted and logged; none of these stops the loop.
+  is counted and logged; none of these stops the loop;
+* topics outside the contract (Home Assistant's discovery configs and status)
+  only through :meth:`Link.publish_raw` and :meth:`Link.subscribe_raw`, which
+  refuse every topic the contract has: those always go through the codecs.
 
 Each connection uses a fresh paho client, so messages paho held for a dead
 connection are never resent behind newer ones: the outbox alone resends,
@@ -42,7 +45,7 @@ from hublink.errors import LinkError, MessageError, OutboxFull
 from hublink.messages import AVAILABILITY, Availability, Message
 from hublink.outbox import Outbox
 from hublink.ratelog import RateLimitedLog
-from hublink.topics import TopicMatch, Topics, TopicSpec
+from hublink.topics import TopicMatch, Topics, TopicSpec, contract_overlap
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +83,18 @@ class Payload:
 PayloadHandler = Callable[[Payload], None]
 
 
+@dataclass(frozen=True)
+class RawMessage:
+    """A message on a topic outside the contract (see :meth:`Link.subscribe_raw`)."""
+
+    topic: str
+    payload: bytes
+    retained: bool
+
+
+RawHandler = Callable[[RawMessage], None]
+
+
 @dataclass
 class LinkStats:
     """Counters, for logs, health checks and tests."""
@@ -107,10 +122,11 @@ class LinkStats:
 @dataclass
 class _Subscription:
     topic_filter: str
-    spec: TopicSpec
-    handler: Handler | PayloadHandler
-    dedupe: bool
-    raw: bool = False
+    spec: TopicSpec | None  # None: a filter outside the contract
+    handler: Handler | PayloadHandler | RawHandler
+    qos: int
+    dedupe: bool = False
+    undecoded: bool = False
 
 
 @dataclass
@@ -244,21 +260,47 @@ class Link:
                 self._outbox_dirty = True
                 self._cond.notify_all()
             return True
+        return self._send(topic, payload, spec.qos, spec.retained)
+
+    def publish_raw(
+        self, topic: str, payload: bytes, *, retain: bool, qos: Literal[0, 1] = 1
+    ) -> bool:
+        """Send ``payload`` as it is on a topic outside the contract (Home Assistant's).
+
+        Refuses (:class:`LinkError`) wildcards and any topic of the contract: those go
+        through :meth:`publish`. Otherwise as :meth:`publish` does for a non-durable topic:
+        a retained value (an empty one too, which clears the topic) is kept and re-sent on
+        every new connection; a non-retained one while disconnected is dropped and counted.
+        """
+        if "+" in topic or "#" in topic or not topic:
+            raise LinkError(f"cannot publish to {topic!r}: not a topic name")
+        self._refuse_contract(topic)
+        return self._send(topic, bytes(payload), qos, retain)
+
+    def _send(self, topic: str, payload: bytes, qos: int, retain: bool) -> bool:
         with self._cond:
-            if spec.retained:
+            if retain:
                 self._retained[topic] = payload
             client = self._client if self._connected.is_set() else None
-            if client is None and not spec.retained:
+            if client is None and not retain:
                 self.stats.dropped += 1
         if client is None:
             return False
-        info = client.publish(topic, payload, qos=spec.qos, retain=spec.retained)
+        info = client.publish(topic, payload, qos=qos, retain=retain)
         if info.rc == MQTTErrorCode.MQTT_ERR_NO_CONN:
             return False
         _check(info.rc, f"publish to {topic}")
         with self._cond:
             self.stats.published += 1
         return True
+
+    def _refuse_contract(self, topic_filter: str) -> None:
+        spec = contract_overlap(self.topics, topic_filter)
+        if spec is not None:
+            raise LinkError(
+                f"{topic_filter!r} reaches the contract's {spec.name} topic:"
+                " use publish or subscribe, which encode and decode it"
+            )
 
     # --- subscribing -------------------------------------------------------
 
@@ -272,16 +314,16 @@ class Link:
         Handlers run on the link's network thread: keep them short.
         """
         spec = self.topics.spec_for(topic_filter, wildcards=True)
-        self._add_subscription(_Subscription(topic_filter, spec, handler, dedupe))
+        self._add_subscription(_Subscription(topic_filter, spec, handler, spec.qos, dedupe))
 
     def _add_subscription(self, sub: _Subscription) -> None:
-        topic_filter, spec = sub.topic_filter, sub.spec
+        topic_filter = sub.topic_filter
         with self._cond:
             self._subs.append(sub)
             self._routes.clear()
             client = self._client if self._connected.is_set() else None
         if client is not None:
-            result, mid = client.subscribe(topic_filter, qos=spec.qos)
+            result, mid = client.subscribe(topic_filter, qos=sub.qos)
             if result != MQTTErrorCode.MQTT_ERR_NO_CONN:
                 _check(result, f"subscribe to {topic_filter}")
                 if mid is not None:
@@ -295,15 +337,21 @@ class Link:
         models at once (a 100,000-entry access list): the handler decodes
         with the topic's codec itself, and counts what it rejects.
         """
-        self._add_subscription(
-            _Subscription(
-                topic_filter,
-                self.topics.spec_for(topic_filter, wildcards=True),
-                handler,
-                False,
-                True,
-            )
-        )
+        spec = self.topics.spec_for(topic_filter, wildcards=True)
+        self._add_subscription(_Subscription(topic_filter, spec, handler, spec.qos, undecoded=True))
+
+    def subscribe_raw(
+        self, topic_filter: str, handler: RawHandler, *, qos: Literal[0, 1] = 1
+    ) -> None:
+        """Call ``handler`` with each message on a filter outside the contract, as it came.
+
+        For Home Assistant's status and lock command topics. Refuses (:class:`LinkError`)
+        a filter that could match a topic of the contract (``#`` too): those are decoded
+        by :meth:`subscribe`. Handlers run on the network thread like any other: keep them
+        short, and check the payload (it is whatever anyone published).
+        """
+        self._refuse_contract(topic_filter)
+        self._add_subscription(_Subscription(topic_filter, None, handler, qos))
 
     def resubscribe(self, topic_filter: str) -> bool:
         """Send SUBSCRIBE again for a filter this link already has.
@@ -314,14 +362,13 @@ class Link:
         connection subscribes afresh anyway.
         """
         with self._cond:
-            known = any(s.topic_filter == topic_filter for s in self._subs)
+            known = next((s for s in self._subs if s.topic_filter == topic_filter), None)
             client = self._client if self._connected.is_set() else None
-        if not known:
+        if known is None:
             raise LinkError(f"not subscribed to {topic_filter}")
         if client is None:
             return False
-        spec = self.topics.spec_for(topic_filter, wildcards=True)
-        result, _ = client.subscribe(topic_filter, qos=spec.qos)
+        result, _ = client.subscribe(topic_filter, qos=known.qos)
         if result == MQTTErrorCode.MQTT_ERR_NO_CONN:
             return False
         _check(result, f"subscribe to {topic_filter}")
@@ -445,7 +492,7 @@ class Link:
         awaiting_suback = False
         if subs:
             filters: list[tuple[str, int]] = list(
-                dict.fromkeys((s.topic_filter, int(s.spec.qos)) for s in subs)
+                dict.fromkeys((s.topic_filter, s.qos) for s in subs)
             )
             result, mid = client.subscribe(filters)
             if result == MQTTErrorCode.MQTT_ERR_SUCCESS and mid is not None:
@@ -531,17 +578,12 @@ class Link:
         if route is None:
             return
         found, subs = route
+        subs = self._hand_over(topic, found, subs, bytes(msg.payload), bool(msg.retain))
+        if not subs:
+            return
         if found is None:
             self._reject(topic, "topic has an id the contract does not allow")
             return
-        raw = [s for s in subs if s.raw]
-        if raw:
-            payload = Payload(topic, found.spec, found.ids, bytes(msg.payload), bool(msg.retain))
-            for sub in raw:
-                self._call(sub, payload, "an undecoded payload")
-            subs = [s for s in subs if not s.raw]
-            if not subs:
-                return
         try:
             message = found.spec.codec.decode(bytes(msg.payload))
         except MessageError as err:
@@ -553,6 +595,27 @@ class Link:
             return
         for sub in subs:
             self._call(sub, delivery, f"message {message.id}")
+
+    def _hand_over(
+        self,
+        topic: str,
+        found: TopicMatch | None,
+        subs: list[_Subscription],
+        data: bytes,
+        retained: bool,
+    ) -> list[_Subscription]:
+        """Give the payload as it came to the subscriptions that want it so; the others."""
+        rest = []
+        for sub in subs:
+            if sub.spec is None:
+                raw = RawMessage(topic, data, retained)
+                self._call(sub, raw, "a message outside the contract")
+            elif sub.undecoded and found is not None:
+                payload = Payload(topic, found.spec, found.ids, data, retained)
+                self._call(sub, payload, "an undecoded payload")
+            else:
+                rest.append(sub)
+        return rest
 
     def _call(self, sub: _Subscription, item: Any, what: str) -> None:
         try:

@@ -297,6 +297,56 @@ class Topics:
         return found.spec
 
 
+HA_LOCK_COMMAND = ("ha", "door", "<door_id>", "set")
+"""Levels, under the site's base, of Home Assistant's lock commands to a door."""
+
+
+def ha_lock_command(topics: Topics, door_id: str) -> str:
+    """Where Home Assistant sends a door's lock commands (:data:`ANY`: every door's).
+
+    Outside the contract (not in :data:`SPECS`): the payload is Home Assistant's plain
+    ``LOCK``, ``UNLOCK`` or ``OPEN``, read with ``Link.subscribe_raw``; only the hub
+    listens, and it turns them into door commands.
+    """
+    door = door_id if door_id == ANY else check_id(door_id, "door_id")
+    return "/".join((topics.base, *HA_LOCK_COMMAND[:2], door, HA_LOCK_COMMAND[3]))
+
+
+def ha_lock_command_door(topics: Topics, topic: str) -> str | None:
+    """The door id in a lock command topic of this site; ``None`` if ``topic`` is not one."""
+    prefix = topics.base + "/"
+    if not topic.startswith(prefix):
+        return None
+    ids = _match_levels(HA_LOCK_COMMAND, topic[len(prefix) :].split("/"), False)
+    return None if ids is None else ids["door_id"]
+
+
+def contract_overlap(topics: Topics, topic_filter: str) -> TopicSpec | None:
+    """A topic of this site's contract that ``topic_filter`` (wildcards allowed) could match;
+    ``None`` when it can match none (a filter for topics outside the contract)."""
+    wanted = topic_filter.split("/")
+    base = tuple(topics.base.split("/"))
+    for spec in SPECS:
+        if _filter_could_match(wanted, (*base, *spec.levels)):
+            return spec
+    return None
+
+
+def _filter_could_match(wanted: list[str], pattern: tuple[str, ...]) -> bool:
+    """Whether a filter's levels match some topic of a pattern (``<id>`` levels: any id)."""
+    for i, level in enumerate(wanted):
+        if level == "#":
+            return True
+        if i >= len(pattern):
+            return False
+        want = pattern[i]
+        if level == ANY or (_PLACEHOLDER_RE.match(want) and _ID_RE.fullmatch(level)):
+            continue
+        if level != want:
+            return False
+    return len(wanted) == len(pattern)
+
+
 def _match_levels(
     pattern: tuple[str, ...], levels: list[str], wildcards: bool
 ) -> dict[str, str] | None:
