@@ -1,7 +1,7 @@
 """Run every benchmark; print the results as one JSON document.
 
 The link benchmarks, the door's event delivery, the door service's memory,
-the hub's ingest, revocation and occupancy, the dashboard's tap to browser,
+the hub's ingest, revocation, erasure and occupancy, the dashboard's tap to browser,
 the kiosk's screen and the kiosk sign-up share one Mosquitto; the NFC tap, door tap, lock, decision,
 access-list and dashboard page benchmarks need none and run after it has
 stopped.
@@ -23,6 +23,7 @@ from benchmarks import (
     door_memory,
     door_outbox,
     door_tap,
+    hub_erasure,
     hub_ingest,
     hub_lists,
     hub_occupancy,
@@ -58,6 +59,7 @@ def main() -> int:
         result["door_memory"] = door_memory.run(port)
         result["hub_ingest"] = hub_ingest.run(port)
         result["hub_revocation"] = hub_revocation.run(port)
+        result["hub_erasure"] = hub_erasure.run(port)
         result["hub_occupancy"] = hub_occupancy.run(port)
         result["dashboard_live"] = dashboard_live.run(port)  # no target: reported only
         result["kiosk_screen"] = kiosk_screen.run(port)
@@ -80,6 +82,7 @@ def main() -> int:
         "door_outbox_delivery_max": result["door_outbox"]["meets_target"],
         "hub_ingest_rate_min": result["hub_ingest"]["meets_target"],
         "hub_revocation_p99_max": result["hub_revocation"]["meets_target"],
+        "hub_erasure_p99_max": result["hub_erasure"]["meets_target"],
         "hub_occupancy_p99_max": result["hub_occupancy"]["meets_target"],
         "dashboard_pages_p95_max": result["dashboard_pages"]["meets_target"],
         "kiosk_signup_p95_max": result["kiosk_signup"]["meets_target"],

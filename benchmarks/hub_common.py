@@ -167,6 +167,12 @@ def usable(member: int) -> bool:
     return status == "active" and role == "member"
 
 
+def granted_everywhere(member: int) -> bool:
+    """True if the member's card 0 is granted at every door at any time and listed on every
+    kiosk: an active ``resident`` without a membership end."""
+    return member_kind(member) == ("resident", "member", "active") and member % 5 != 2
+
+
 def hub_config(
     workdir: Path, port: int, site: str, client_id: str, **sections: dict[str, Any]
 ) -> HubConfig:

@@ -43,13 +43,11 @@ pass (its poll) and the pass itself (of which ``access_lists.compute``).
 Target: p99 at most **250 ms**.
 """
 
-import queue
 import random
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -63,7 +61,6 @@ from benchmarks.common import (
     emit,
     has_error,
     mosquitto,
-    mqtt_config,
     parse_counted,
     wait_until,
 )
@@ -75,16 +72,23 @@ from benchmarks.hub_common import (
     DoorSpec,
     child_process,
     credential,
+    granted_everywhere,
     hub_config,
     many_doors,
-    member_kind,
     populate,
 )
-from door.controller import peek_version
-from door.decision import Situation, decide
+from benchmarks.sim_doors import (
+    Denied,
+    DoorStats,
+    Ready,
+    SimDoor,
+    arm,
+    door_totals,
+    sim_doors,
+    wait_denied,
+    wait_ready,
+)
 from door.errors import DoorError
-from door.list_apply import apply_payload
-from door.replica import DeltaOutcome, Replica
 from hub_server import cards
 from hub_server.config import ListsSection
 from hub_server.errors import HubError
@@ -92,8 +96,7 @@ from hub_server.list_publisher import ListPublisher, Publisher
 from hub_server.server import HubServer, hub_link
 from hub_server.store import Store
 from hublink.errors import HublinkError
-from hublink.link import Delivery, Link, Payload
-from hublink.messages import AclDelta, Message, utcnow
+from hublink.messages import AclDelta, Message
 from hublink.topics import Topics
 
 DEFAULT_COUNT = 40
@@ -110,23 +113,6 @@ SNAPSHOTS_TIMEOUT_S = 60.0
 
 
 @dataclass(frozen=True)
-class Ready:
-    """The doors' process has every door connected and holding its first list."""
-
-    setup_s: float
-    entries: list[int]
-    versions: list[int]
-
-
-@dataclass(frozen=True)
-class Denied:
-    """When each door first refused the watched card (``perf_counter``), and why."""
-
-    at: dict[str, float]
-    reasons: dict[str, str]
-
-
-@dataclass(frozen=True)
 class Sample:
     """One revocation: seconds from ``cards.revoke`` returning."""
 
@@ -139,18 +125,6 @@ class Sample:
     compute: float
     """How long that pass's ``access_lists.compute`` took."""
     reasons: list[str]
-
-
-@dataclass(frozen=True)
-class DoorStats:
-    """What the doors' process applied over the run."""
-
-    snapshots_applied: int
-    snapshots_skipped: int
-    deltas_applied: int
-    deltas_already_had: int
-    resyncs: int
-    errors: int
 
 
 def run(port: int, count: int = DEFAULT_COUNT, poll_interval_s: float | None = None) -> Result:
@@ -284,11 +258,7 @@ def _cards(store: Store, count: int) -> list[tuple[int, str]]:
     """Card 0 (id and hash) of ``count`` residents without an end date: granted everywhere."""
     chosen: list[tuple[int, str]] = []
     rng = random.Random(SEED)
-    candidates = [
-        i
-        for i in range(MEMBERS)
-        if member_kind(i) == ("resident", "member", "active") and i % 5 != 2
-    ]
+    candidates = [i for i in range(MEMBERS) if granted_everywhere(i)]
     for i in rng.sample(candidates, count):
         hashed = credential(i)
         row = store.query_one(
@@ -337,78 +307,6 @@ def _revoke_all(
 # --- the doors' process ------------------------------------------------------
 
 
-@dataclass
-class SimDoor:
-    """A door's list sync as ``DoorController`` runs it, without hardware."""
-
-    spec: DoorSpec
-    replica: Replica
-    link: Link
-    updates: "queue.Queue[bytes | AclDelta | None]" = field(default_factory=queue.Queue)
-    watched: str | None = None
-    denied_at: float | None = None
-    reason: str = ""
-    counts: dict[str, int] = field(
-        default_factory=lambda: dict.fromkeys(DoorStats.__dataclass_fields__, 0)
-    )
-
-    def subscribe(self) -> None:
-        """As ``DoorController.subscribe`` does for the list."""
-        topics = self.link.topics
-        self.link.subscribe_payload(topics.door_acl_snapshot(self.spec.id), self._on_snapshot)
-        self.link.subscribe(topics.door_acl_delta(self.spec.id), self._on_delta, dedupe=True)
-
-    def _on_snapshot(self, payload: Payload) -> None:
-        self.updates.put(payload.data)
-
-    def _on_delta(self, delivery: Delivery[AclDelta]) -> None:
-        self.updates.put(delivery.message)
-
-    def run(self) -> None:
-        """The sync thread: apply updates in order; after each, decide the watched card."""
-        while (update := self.updates.get()) is not None:
-            try:
-                self._apply(update)
-                self._check()
-            except (DoorError, HublinkError):
-                self.counts["errors"] += 1
-            finally:
-                self.updates.task_done()
-        self.updates.task_done()
-
-    def _apply(self, update: bytes | AclDelta) -> None:
-        if isinstance(update, AclDelta):
-            outcome = self.replica.apply_delta(update)
-            if outcome is DeltaOutcome.OUT_OF_SYNC:
-                self.counts["resyncs"] += 1
-                self.link.resubscribe(self.link.topics.door_acl_snapshot(self.spec.id))
-            elif outcome is DeltaOutcome.APPLIED:
-                self.counts["deltas_applied"] += 1
-            else:
-                self.counts["deltas_already_had"] += 1
-        elif peek_version(update) == self.replica.version > 0:
-            self.counts["snapshots_skipped"] += 1
-        else:
-            apply_payload(self.replica, update)
-            self.counts["snapshots_applied"] += 1
-
-    def decide(self, hashed: str) -> tuple[bool, str]:
-        """A tap of the card with ``hashed`` now, as the door decides it."""
-        now = utcnow()
-        policy = self.replica.policy
-        situation = Situation(tiers=policy.tiers, schedules=policy.schedules, last_sync=now)
-        decision = decide(self.replica.lookup(hashed), now, situation)
-        return decision.granted, decision.reason
-
-    def _check(self) -> None:
-        watched = self.watched
-        if watched is None or self.denied_at is not None:
-            return
-        granted, reason = self.decide(watched)
-        if not granted:
-            self.denied_at, self.reason = time.perf_counter(), reason
-
-
 def _doors_child(conn: Connection, port: int, specs: tuple[DoorSpec, ...]) -> None:
     """Run the doors; answer ``arm``, ``collect`` and ``stats``; end on ``stop``."""
     try:
@@ -420,38 +318,9 @@ def _doors_child(conn: Connection, port: int, specs: tuple[DoorSpec, ...]) -> No
 
 def _serve_doors(conn: Connection, port: int, specs: tuple[DoorSpec, ...], folder: Path) -> None:
     started = time.perf_counter()
-    topics = Topics(SITE_ID)
-    doors: list[SimDoor] = []
-    threads: list[threading.Thread] = []
-    try:
-        for spec in specs:
-            replica = Replica(folder / f"{spec.id}.sqlite3", spec.id)
-            link = Link(mqtt_config(port), topics, client_id=f"bench-rev-{spec.id}")
-            door = SimDoor(spec, replica, link)
-            door.subscribe()
-            doors.append(door)
-            thread = threading.Thread(target=door.run, name=f"acl-{spec.id}", daemon=True)
-            thread.start()
-            threads.append(thread)
-            link.start()
-        _wait_all(lambda: all(d.link.connected for d in doors), CONNECT_TIMEOUT_S, "to connect")
-        _wait_all(lambda: all(d.replica.version > 0 for d in doors), SETUP_TIMEOUT_S, "a list")
-        conn.send(
-            Ready(
-                time.perf_counter() - started,
-                [len(d.replica) for d in doors],
-                [d.replica.version for d in doors],
-            )
-        )
+    with sim_doors(port, Topics(SITE_ID), specs, folder, "bench-rev") as doors:
+        conn.send(wait_ready(doors, started, SETUP_TIMEOUT_S))
         _answer(conn, doors)
-    finally:
-        for door in doors:
-            door.updates.put(None)
-        for thread in threads:
-            thread.join(CONNECT_TIMEOUT_S)
-        for door in doors:
-            door.link.stop()
-            door.replica.close()
 
 
 def _answer(conn: Connection, doors: list[SimDoor]) -> None:
@@ -459,43 +328,14 @@ def _answer(conn: Connection, doors: list[SimDoor]) -> None:
     while conn.poll(SETUP_TIMEOUT_S):  # ends: "stop", or no request for that long
         request = conn.recv()
         if isinstance(request, tuple) and request[0] == "arm":
-            _arm(doors, request[1])
+            arm(doors, request[1], ARM_TIMEOUT_S)
             conn.send("armed")
         elif request == "collect":
-            _wait_all(
-                lambda: all(d.denied_at is not None for d in doors),
-                DENIED_TIMEOUT_S,
-                "to refuse the revoked card",
-            )
-            conn.send(
-                Denied(
-                    {d.spec.id: d.denied_at for d in doors if d.denied_at is not None},
-                    {d.spec.id: d.reason for d in doors},
-                )
-            )
+            conn.send(wait_denied(doors, DENIED_TIMEOUT_S))
         elif request == "stats":
-            totals = dict.fromkeys(DoorStats.__dataclass_fields__, 0)
-            for door in doors:
-                for key, value in door.counts.items():
-                    totals[key] += value
-            conn.send(DoorStats(**totals))
+            conn.send(door_totals(doors))
         else:
             return
-
-
-def _arm(doors: list[SimDoor], hashed: str) -> None:
-    """Wait until no door has anything to apply, then watch ``hashed`` (granted everywhere)."""
-    _wait_all(lambda: all(d.updates.unfinished_tasks == 0 for d in doors), ARM_TIMEOUT_S, "idle")
-    for door in doors:
-        door.denied_at, door.reason = None, ""
-        granted, reason = door.decide(hashed)
-        if not granted:
-            raise BenchmarkError(f"door {door.spec.id} refuses the card to revoke: {reason}")
-        door.watched = hashed
-
-
-def _wait_all(check: Callable[[], bool], timeout: float, what: str) -> None:
-    wait_until(check, timeout, f"every door {what}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
