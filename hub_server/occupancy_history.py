@@ -36,6 +36,7 @@ from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
+from hub_server import marks
 from hub_server.errors import Invalid
 from hub_server.store import Store, now_text, parse_time
 
@@ -256,8 +257,7 @@ def chosen_day(text: str, today: date) -> date:
 
 def folded_until(store: Reader) -> datetime | None:
     """The UTC hour up to which the counts are stored (``None``: nothing folded yet)."""
-    row = _conn(store).execute("SELECT value FROM marks WHERE name = ?", (FOLDED_MARK,)).fetchone()
-    return None if row is None else parse_time(row[0])
+    return parse_time(marks.get(_conn(store), FOLDED_MARK))
 
 
 def stored_counts(
@@ -292,9 +292,7 @@ def fold(db: sqlite_utils.Database, start: datetime, end: datetime, now: datetim
     db.conn.executemany(
         "INSERT OR REPLACE INTO occupancy_hourly (hour, zone_id, people) VALUES (?, ?, ?)", rows
     )
-    db.execute(
-        "INSERT OR REPLACE INTO marks (name, value) VALUES (?, ?)", (FOLDED_MARK, now_text(end))
-    )
+    marks.put(db, FOLDED_MARK, now_text(end))
     return len(rows)
 
 

@@ -12,7 +12,7 @@ import json
 import logging
 from datetime import UTC, datetime
 
-from hub_server import site_state
+from hub_server import marks, site_state
 from hub_server.store import Store, now_text, parse_time
 
 log = logging.getLogger(__name__)
@@ -30,21 +30,14 @@ def observe(store: Store, now: datetime, timezone: str) -> OpenSince:
 
 def record(store: Store, state: bool | None, now: datetime) -> OpenSince:
     """Record ``state`` as seen at ``now``; the stored ``since`` when it is unchanged."""
-    row = store.query_one("SELECT value FROM marks WHERE name = ?", (MARK,))
-    stored = _parse(row[0] if row else None)
+    stored = _parse(marks.get(store.read(), MARK))
     if stored is not None and stored[0] is state:
         return stored
     with store.write() as db:  # look again: another thread may have recorded it meanwhile
-        row = db.execute("SELECT value FROM marks WHERE name = ?", (MARK,)).fetchone()
-        stored = _parse(row[0] if row else None)
+        stored = _parse(marks.get(db, MARK))
         if stored is not None and stored[0] is state:
             return stored
-        value = json.dumps({"open": state, "since": now_text(now)})
-        db.execute(
-            "INSERT INTO marks (name, value) VALUES (?, ?)"
-            " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-            (MARK, value),
-        )
+        marks.put(db, MARK, json.dumps({"open": state, "since": now_text(now)}))
     return state, now.astimezone(UTC)
 
 
